@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class OkPayEmulatorConfig(AppConfig):
+    name = "okpay_gateway.emulator"
+    label = "okpay_gateway_emulator"
+    verbose_name = "OKPAY emulator"
+    default_auto_field = "django.db.models.BigAutoField"

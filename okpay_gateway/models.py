@@ -1,0 +1,293 @@
+"""Durable state of the gateway: raw IPNs, contracts, payments and their ledger.
+
+Record first, decide later: every inbound IPN is a ``Notification`` row before
+anything looks at it, and every money movement leaves ``PaymentEvent`` rows
+(append-only) before and after the call to OKPAY.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class VerificationResult(models.TextChoices):
+    PENDING = "pending", "Not verified yet"
+    VERIFIED = "verified", "Verified"
+    TEST = "test", "Verified (TEST answer)"
+    INVALID = "invalid", "INVALID (forged or tampered)"
+    UNVERIFIABLE = "unverifiable", "Could not verify (will retry)"
+
+
+class NotificationState(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Acknowledged, nothing to do"
+    DUPLICATE = "duplicate", "Duplicate"
+    FLAGGED = "flagged", "Flagged"
+    INVALID = "invalid", "Rejected: verification INVALID"
+    MALFORMED = "malformed", "Rejected: malformed"
+    RETRY = "retry", "Waiting for re-verification"
+    FAILED = "failed", "Failed with an unexpected error"
+
+
+class Notification(models.Model):
+    """One inbound IPN exactly as it arrived, and what became of it."""
+
+    body = models.BinaryField()
+    content_type = models.CharField(max_length=255, blank=True)
+    headers = models.JSONField(default=dict)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    received_at = models.DateTimeField(db_index=True)
+    channel = models.CharField(max_length=100, blank=True)
+
+    # Copied out of the body when it could be parsed, for search and admin.
+    ipn_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    txn_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    txn_status = models.CharField(max_length=20, blank=True)
+    event = models.CharField(max_length=30, blank=True)
+    contract_okpay_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    invoice = models.CharField(max_length=127, blank=True, db_index=True)
+    is_test = models.BooleanField(default=False)
+
+    verification = models.CharField(
+        max_length=20,
+        choices=VerificationResult.choices,
+        default=VerificationResult.PENDING,
+    )
+    verification_answer = models.CharField(max_length=255, blank=True)
+    verify_attempts = models.PositiveIntegerField(default=0)
+    next_verify_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    state = models.CharField(
+        max_length=20,
+        choices=NotificationState.choices,
+        default=NotificationState.RECEIVED,
+        db_index=True,
+    )
+    flags = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [models.Index(fields=["state", "next_verify_at"])]
+
+    def __str__(self) -> str:
+        label = self.event or self.txn_status or "ipn"
+        return f"IPN {self.ipn_id or '?'} {label} ({self.state})"
+
+    @property
+    def flag_codes(self) -> list[str]:
+        return [flag["code"] for flag in self.flags]
+
+
+class ProcessedEvent(models.Model):
+    """The key that makes applying an IPN happen at most once.
+
+    Keys are ``ipn:<ok_ipn_id>``, ``txn:<ok_txn_id>:<status>`` and
+    ``contract:<ok_p_id>:<event>:<status>``; the unique constraint, not a
+    read-then-write check, is what stops concurrent duplicates.
+    """
+
+    key = models.CharField(max_length=120)
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="processed_events"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key"], name="okpay_processed_event_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ContractStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the customer"
+    ACTIVE = "active", "Active"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+    EXPIRED = "expired", "Expired"
+
+
+CLOSED_CONTRACT_STATUSES = (
+    ContractStatus.FAILED,
+    ContractStatus.CANCELED,
+    ContractStatus.EXPIRED,
+)
+
+
+class FeePayer(models.TextChoices):
+    MERCHANT = "merchant", "Merchant"
+    CLIENT = "client", "Customer"
+
+
+class Contract(models.Model):
+    """A pre-approved payment agreement (billing agreement) with one customer."""
+
+    okpay_id = models.BigIntegerField(unique=True, null=True, blank=True)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="okpay_contracts",
+    )
+    channel = models.CharField(max_length=100, blank=True)
+    receiver_wallet = models.CharField(max_length=20)
+    client_wallet = models.CharField(max_length=20, blank=True, db_index=True)
+    client_email = models.EmailField(blank=True, db_index=True)
+    client_phone = models.CharField(max_length=40, blank=True)
+    client_name = models.CharField(max_length=255, blank=True)
+    title = models.CharField(max_length=127)
+    currency = models.CharField(max_length=3)
+    daily_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    weekly_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    monthly_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    end_date = models.DateField(null=True, blank=True)
+    fee_payer = models.CharField(
+        max_length=10, choices=FeePayer.choices, default=FeePayer.MERCHANT
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=ContractStatus.choices,
+        default=ContractStatus.PENDING,
+        db_index=True,
+    )
+    invoice = models.CharField(max_length=127, unique=True)
+    available_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    granted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.okpay_id or 'pending'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ContractStatus.ACTIVE
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTION_REQUIRED = "action_required", "Waiting for the customer's approval"
+    SENDING = "sending", "Charge sent, waiting for the answer"
+    UNKNOWN = "unknown", "Outcome unknown (resolving)"
+    COMPLETED = "completed", "Completed"
+    DECLINED = "declined", "Declined"
+    REFUNDED = "refunded", "Refunded"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    CANCELED = "canceled", "Canceled"
+
+
+class Payment(models.Model):
+    """One amount the shop wants from a customer, charged at most once.
+
+    ``invoice`` is deterministic (derived from the shop's payment or the
+    subscription period) and unique, so retries can only ever find the same
+    row, and OKPAY refuses a second charge with the same invoice.
+    """
+
+    invoice = models.CharField(max_length=127, unique=True)
+    contract = models.ForeignKey(
+        Contract,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="okpay_payments",
+    )
+    channel = models.CharField(max_length=100, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    description = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=20,
+        choices=PaymentStatus.choices,
+        default=PaymentStatus.PENDING,
+        db_index=True,
+    )
+    okpay_txn_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    fee = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    decline_code = models.CharField(max_length=60, blank=True)
+    # What the host knows the payment by (Saleor's Payment pk / token).
+    host_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    return_url = models.URLField(max_length=1000, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.amount} {self.currency} ({self.status})"
+
+
+class PaymentEventKind(models.TextChoices):
+    CHARGE_REQUESTED = "charge_requested", "Charge requested"
+    CHARGE_COMPLETED = "charge_completed", "Charge completed"
+    CHARGE_DECLINED = "charge_declined", "Charge declined"
+    CHARGE_UNKNOWN = "charge_unknown", "Charge outcome unknown"
+    CHARGE_RESOLVED = "charge_resolved", "Unknown charge resolved"
+    CAPTURE = "capture", "Capture"
+    REFUND = "refund", "Refund"
+    REFUND_FAILED = "refund_failed", "Refund failed"
+    CANCEL = "cancel", "Cancel"
+    CONTRACT_CANCEL = "contract_cancel", "Agreement canceled"
+    CHECKOUT_LINK = "checkout_link", "Checkout link issued"
+
+
+class PaymentEvent(models.Model):
+    """Append-only ledger of everything that happened to money."""
+
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    contract = models.ForeignKey(
+        Contract, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    kind = models.CharField(max_length=30, choices=PaymentEventKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    okpay_txn_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    invoice = models.CharField(max_length=127, blank=True, db_index=True)
+    comment = models.CharField(max_length=255, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount or ''} {self.currency}".strip()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("payment events are append-only")
+        super().save(*args, **kwargs)

@@ -1,0 +1,26 @@
+"""Signals sent on every state change the shop may care about.
+
+Every signal is sent after the database transaction that made the change
+has committed, so receivers always see the new state.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# sender: Contract class; kwargs: contract
+contract_granted = Signal()
+# kwargs: contract, reason ("canceled" | "expired" | "failed" | "revoked")
+contract_closed = Signal()
+# kwargs: payment
+payment_completed = Signal()
+# kwargs: payment, code
+payment_declined = Signal()
+# kwargs: payment (status UNKNOWN: a read timeout or crash after sending)
+payment_outcome_unknown = Signal()
+# kwargs: payment, amount
+payment_refunded = Signal()
+# kwargs: notification, flags
+notification_flagged = Signal()
+# kwargs: notification
+notification_processed = Signal()

@@ -1,0 +1,56 @@
+"""Suite-wide test configuration.
+
+Tests marked ``postgres`` run only when the suite itself runs on PostgreSQL
+(``OKPAY_TEST_DB=postgres``); the README's test command runs both passes.
+When the server cannot be reached they skip locally and fail under
+``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+ON_POSTGRES = os.environ.get("OKPAY_TEST_DB") == "postgres"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Fail under CI, skip elsewhere, when a local service is not running."""
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: services are required)")
+    pytest.skip(message)
+
+
+def pytest_collection_modifyitems(config, items):
+    if ON_POSTGRES:
+        return
+    kept, deselected = [], []
+    for item in items:
+        (deselected if item.get_closest_marker("postgres") else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _postgres_available():
+    if ON_POSTGRES:
+        require_service(
+            "PostgreSQL",
+            os.environ.get("OKPAY_TEST_PG_HOST", "127.0.0.1"),
+            int(os.environ.get("OKPAY_TEST_PG_PORT", "5432")),
+        )

@@ -1,0 +1,93 @@
+"""Plugin configuration rows and customer metadata for the standalone host.
+
+``PluginConfiguration`` mirrors ``saleor/plugins/models.py`` except that
+``channel`` holds the channel slug (the host has no Channel table).
+``CustomerMetadata`` gives a plain Django user the ``private_metadata`` that
+Saleor's ``User`` carries, so gateway customer ids live under the same keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class PluginConfiguration(models.Model):
+    identifier = models.CharField(max_length=128)
+    name = models.CharField(max_length=128)
+    # NULL, not "", marks a global row: Saleor's unique_together relies on it.
+    channel = models.SlugField(  # noqa: DJ001
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="Channel slug; empty for a global plugin.",
+    )
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=False)
+    configuration = models.JSONField(
+        default=dict, encoder=DjangoJSONEncoder, blank=True
+    )
+
+    class Meta:
+        unique_together = ("identifier", "channel")
+        permissions = (("manage_plugins", "Manage plugins"),)
+
+    def __str__(self) -> str:
+        scope = self.channel or "global"
+        return f"{self.identifier} ({scope}, active: {self.active})"
+
+
+class CustomerMetadata(models.Model):
+    """Saleor-style metadata for a user of ``AUTH_USER_MODEL``."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="okpay_host_metadata",
+    )
+    private_metadata = models.JSONField(
+        default=dict, encoder=DjangoJSONEncoder, blank=True
+    )
+    metadata = models.JSONField(default=dict, encoder=DjangoJSONEncoder, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "customer metadata"
+
+    def __str__(self) -> str:
+        return f"metadata of user {self.user_id}"
+
+    # The ModelWithMetadata API: in-memory only, callers save.
+
+    def get_value_from_private_metadata(self, key: str, default: Any = None) -> Any:
+        return self.private_metadata.get(key, default)
+
+    def store_value_in_private_metadata(self, items: dict[str, Any]) -> None:
+        self.private_metadata = {**(self.private_metadata or {}), **items}
+
+    def delete_value_from_private_metadata(self, key: str) -> bool:
+        if key in self.private_metadata:
+            del self.private_metadata[key]
+            return True
+        return False
+
+    def clear_private_metadata(self) -> None:
+        self.private_metadata = {}
+
+    def get_value_from_metadata(self, key: str, default: Any = None) -> Any:
+        return self.metadata.get(key, default)
+
+    def store_value_in_metadata(self, items: dict[str, Any]) -> None:
+        self.metadata = {**(self.metadata or {}), **items}
+
+    def delete_value_from_metadata(self, key: str) -> bool:
+        if key in self.metadata:
+            del self.metadata[key]
+            return True
+        return False
+
+    def clear_metadata(self) -> None:
+        self.metadata = {}

@@ -8,3 +8,10 @@ class OkPayGatewayConfig(AppConfig):
     label = "okpay_gateway"
     verbose_name = "OKPAY gateway"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core import checks as django_checks
+
+        from okpay_gateway import checks
+
+        django_checks.register(checks.check_settings, checks.TAG)

@@ -529,3 +529,8 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.action(description="Re-process (skip verification when already trusted)")
     def reprocess_notifications(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._run(request, queryset, "reprocess")
+
+
+# The subscription pages live with the renewal engine; importing the module
+# registers them on the same admin site.
+from okpay_gateway.billing import admin as _billing_admin  # noqa: E402, F401

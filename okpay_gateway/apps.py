@@ -15,3 +15,7 @@ class OkPayGatewayConfig(AppConfig):
         from okpay_gateway import checks
 
         django_checks.register(checks.check_settings, checks.TAG)
+        # The app config is where Django wires signal receivers; importing the
+        # billing receivers here is wiring, not a dependency of the core on
+        # billing: closed agreements must stop their subscriptions.
+        from okpay_gateway.billing import receivers  # noqa: F401

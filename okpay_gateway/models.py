@@ -291,3 +291,239 @@ class PaymentEvent(models.Model):
         if self.pk is not None:
             raise ValueError("payment events are append-only")
         super().save(*args, **kwargs)
+
+
+# --- billing: subscriptions and renewals -----------------------------------------
+# Owned by okpay_gateway.billing (flow D). The statuses mirror
+# okpay_gateway.billing.states, the one table of allowed transitions.
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due (retrying)"
+    SUSPENDED = "suspended", "Suspended"
+    CANCELED = "canceled", "Canceled"
+    EXPIRED = "expired", "Expired"
+
+
+LIVE_SUBSCRIPTION_STATUSES = (
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAST_DUE,
+    SubscriptionStatus.SUSPENDED,
+)
+
+
+class IntervalUnit(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+    YEAR = "year", "Year"
+
+
+class Subscription(models.Model):
+    """A recurring charge of ``amount`` on a contract, once per billing period.
+
+    Period ``period_index`` is the next one to charge; it starts (and is due)
+    at ``next_charge_at`` unless dunning moved that to a retry time.
+    ``claimed_until``/``claim_token`` are a short lease taken by the worker
+    that processes the subscription, so two workers never charge it at once.
+    """
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="okpay_subscriptions",
+    )
+    email = models.EmailField(blank=True)
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    channel = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=127)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    interval_unit = models.CharField(max_length=5, choices=IntervalUnit.choices)
+    interval_count = models.PositiveSmallIntegerField(default=1)
+    anchor = models.DateTimeField()
+    # The subscription's own end (None: until canceled); the agreement's end
+    # date is the contract's.
+    ends_at = models.DateTimeField(null=True, blank=True)
+    period_index = models.PositiveIntegerField(default=0)
+    next_charge_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.ACTIVE,
+    )
+    consecutive_failures = models.PositiveSmallIntegerField(default=0)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=40, blank=True)
+    # Where it came from (e.g. "saleor-order-line:<id>"): creating it twice
+    # from the same purchase finds the first one.
+    origin = models.CharField(max_length=255, blank=True)
+    reminded_period = models.IntegerField(null=True, blank=True)
+    expiry_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # The run that last claimed it: a run never takes a subscription twice.
+    last_run = models.ForeignKey(
+        "RenewalRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["status", "next_charge_at"], name="okpay_sub_due_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["origin"],
+                condition=~models.Q(origin=""),
+                name="okpay_subscription_origin",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="okpay_subscription_amount"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} #{self.pk} ({self.status})"
+
+
+class ChargeAttemptStatus(models.TextChoices):
+    SENDING = "sending", "Written, charge being sent"
+    COMPLETED = "completed", "Completed"
+    DECLINED = "declined", "Declined"
+    UNKNOWN = "unknown", "Outcome unknown (resolver)"
+    NOT_SENT = "not_sent", "Not performed (may be charged again)"
+
+
+class ChargeAttempt(models.Model):
+    """The charge of one subscription period; written before the SOAP call.
+
+    ``invoice`` is ``<subscription>-<period>`` and unique: a period can only
+    ever be charged under this one invoice, whichever worker gets there.
+    Retries of a declined period reuse the row (``tries`` counts them).
+    """
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="charge_attempts"
+    )
+    period_index = models.PositiveIntegerField()
+    invoice = models.CharField(max_length=127, unique=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=10,
+        choices=ChargeAttemptStatus.choices,
+        default=ChargeAttemptStatus.SENDING,
+        db_index=True,
+    )
+    payment = models.ForeignKey(
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="charge_attempts",
+    )
+    decline_code = models.CharField(max_length=60, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0)
+    last_tried_at = models.DateTimeField(null=True, blank=True)
+    charged_at = models.DateTimeField(null=True, blank=True)
+    resolve_tries = models.PositiveSmallIntegerField(default=0)
+    next_resolve_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_index"],
+                name="okpay_charge_attempt_period",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "next_resolve_at"], name="okpay_attempt_resolve_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} ({self.status})"
+
+
+class RenewalRun(models.Model):
+    """One pass of the renewal engine (command, Celery beat, admin)."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The engine's "now" (injectable clock); usually equal to started_at.
+    as_of = models.DateTimeField()
+    trigger = models.CharField(max_length=20, default="command")
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"renewal run {self.pk} at {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class DecisionOutcome(models.TextChoices):
+    CHARGED = "charged", "Charged"
+    SKIPPED = "skipped", "Skipped"
+    DECLINED = "declined", "Declined"
+    UNKNOWN = "unknown", "Outcome unknown"
+    FAILED = "failed", "Failed (not sent, retried next run)"
+
+
+class RenewalDecision(models.Model):
+    """What a run decided for one due subscription (one row per run and subscription)."""
+
+    run = models.ForeignKey(
+        RenewalRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="decisions",
+    )
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="decisions"
+    )
+    period_index = models.PositiveIntegerField()
+    attempt = models.ForeignKey(
+        ChargeAttempt,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="decisions",
+    )
+    outcome = models.CharField(max_length=10, choices=DecisionOutcome.choices)
+    # Skip reason, OKPAY decline code or error code.
+    reason = models.CharField(max_length=60, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    decided_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "subscription"], name="okpay_decision_per_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        suffix = f" ({self.reason})" if self.reason else ""
+        return f"{self.subscription_id}-{self.period_index}: {self.outcome}{suffix}"

@@ -24,3 +24,18 @@ payment_refunded = Signal()
 notification_flagged = Signal()
 # kwargs: notification
 notification_processed = Signal()
+
+# --- billing (okpay_gateway.billing) -----------------------------------------------
+# sender: Subscription class. Sent after the change has committed.
+# kwargs: subscription, attempt, payment, period
+subscription_renewed = Signal()
+# kwargs: subscription, attempt, code, step (DunningStep)
+subscription_past_due = Signal()
+# kwargs: subscription, attempt (None when suspended without a new decline), step
+subscription_suspended = Signal()
+# kwargs: subscription, reason ("dunning" | "contract_canceled" | "merchant" | ...)
+subscription_canceled = Signal()
+# kwargs: subscription, reason ("term_over" | "contract_expired")
+subscription_expired = Signal()
+# kwargs: subscription, attempt, code, step (every declined renewal charge)
+renewal_declined = Signal()

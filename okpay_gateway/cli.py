@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 SUBCOMMANDS = {
     "emulator": "okpay_gateway.emulator.cli",
+    "demo": "okpay_gateway.demo.cli",
+    "renew": "okpay_gateway.billing.cli",
 }
 
 

@@ -121,14 +121,17 @@ def _fill(contract: Contract, details: GrantDetails) -> list[str]:
         if value and getattr(contract, name) != value[:limit]:
             setattr(contract, name, value[:limit])
             changed.append(name)
-    # The shop asked for title and limits; OKPAY only echoes them (gap G3), so
-    # they fill gaps and never overwrite what the shop requested.
+    # The shop asked for the title and limits. On OKPAY's page the customer may
+    # only lower a limit or shorten the agreement, and a verified IPN echoes what
+    # was approved (gap G3), so an echoed value wins when it is tighter; a
+    # looser echo is ignored, since only the shop could have widened it.
     if details.title and not contract.title:
         contract.title = details.title[:127]
         changed.append("title")
     for name in ("daily_amount", "weekly_amount", "monthly_amount", "end_date"):
         value = getattr(details, name)
-        if value is not None and getattr(contract, name) is None:
+        current = getattr(contract, name)
+        if value is not None and (current is None or value < current):
             setattr(contract, name, value)
             changed.append(name)
     if (

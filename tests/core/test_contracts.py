@@ -114,8 +114,8 @@ def test_grant_contract_pending_becomes_active_once(
     ]
 
 
-def test_grant_contract_keeps_requested_limits(db):
-    """Echoed limits only fill gaps; the limits the shop asked for stay."""
+def test_grant_contract_wider_echo_keeps_requested_limits(db):
+    """An echoed limit above what the shop asked for is ignored; gaps are filled."""
     contract = _contract(monthly_amount=Decimal("100.00"))
     details = contracts.GrantDetails(
         okpay_id=7, monthly_amount=Decimal("999.00"), daily_amount=Decimal("10.00")
@@ -126,6 +126,20 @@ def test_grant_contract_keeps_requested_limits(db):
     contract.refresh_from_db()
     assert contract.monthly_amount == Decimal("100.00")
     assert contract.daily_amount == Decimal("10.00")
+
+
+def test_grant_contract_customer_lowered_limit_is_stored(db):
+    """A limit or end date the customer tightened on OKPAY's page replaces the request."""
+    contract = _contract(monthly_amount=Decimal("100.00"), end_date=date(2027, 12, 31))
+    details = contracts.GrantDetails(
+        okpay_id=8, monthly_amount=Decimal("50.00"), end_date=date(2027, 6, 30)
+    )
+
+    contracts.grant_contract(contract, details)
+
+    contract.refresh_from_db()
+    assert contract.monthly_amount == Decimal("50.00")
+    assert contract.end_date == date(2027, 6, 30)
 
 
 def test_grant_contract_closed_raises_invalid_transition(db, signal_log):

@@ -54,3 +54,21 @@ def _postgres_available():
             os.environ.get("OKPAY_TEST_PG_HOST", "127.0.0.1"),
             int(os.environ.get("OKPAY_TEST_PG_PORT", "5432")),
         )
+
+
+def shared_doc(name: str):
+    """Path of one of the team's research pages in ``../shared/docs``.
+
+    A few tests read the wire contract straight from the research notes so that
+    our tables cannot drift from them. The notes sit beside the checkout on
+    developer machines and in CI; elsewhere those tests skip (fail under CI).
+    """
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "docs" / name
+    if not path.is_file():
+        message = f"research notes not found at {path}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

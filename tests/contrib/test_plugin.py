@@ -335,3 +335,55 @@ def test_webhook_cancel_without_approval_shows_page(world, client, customer):
     assert response.status_code == 200
     assert b"not completed" in response.content
     assert Payment.objects.get(invoice="pay-42").status == PaymentStatus.ACTION_REQUIRED
+
+
+def test_order_fully_paid_subscription_line_starts_subscription(world, customer):
+    """A paid order line marked okpay.interval=month becomes a subscription, once."""
+    from types import SimpleNamespace
+
+    from okpay_gateway.models import Subscription
+
+    configure_plugin()
+    contract = Contract.objects.create(
+        okpay_id=world,
+        customer=customer,
+        channel=CHANNEL,
+        receiver_wallet=MERCHANT_WALLET,
+        client_wallet=CUSTOMER_WALLET,
+        title="Hosting",
+        currency="USD",
+        monthly_amount=Decimal("300.00"),
+        status=ContractStatus.ACTIVE,
+        invoice="agr-seed-1",
+    )
+    product = SimpleNamespace(metadata={"okpay.interval": "month"})
+    plan_line = SimpleNamespace(
+        pk=7,
+        product_name="Gold plan",
+        total_price_gross_amount=Decimal("19.90"),
+        variant=SimpleNamespace(metadata={}, product=product),
+    )
+    plain_line = SimpleNamespace(
+        pk=8,
+        product_name="Mug",
+        total_price_gross_amount=Decimal("9.00"),
+        variant=SimpleNamespace(metadata={}, product=SimpleNamespace(metadata={})),
+    )
+    order = SimpleNamespace(
+        pk=99,
+        lines=[plan_line, plain_line],
+        currency="USD",
+        channel=SimpleNamespace(slug=CHANNEL),
+        user=customer,
+        user_email=customer.email,
+    )
+
+    plugins = manager()
+    for _ in range(2):
+        plugins.order_fully_paid(order)
+
+    (subscription,) = Subscription.objects.all()
+    assert subscription.contract == contract
+    assert subscription.amount == Decimal("19.90")
+    assert subscription.currency == "USD"
+    assert subscription.title == "Gold plan"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import requests
@@ -33,7 +32,12 @@ from okpay_gateway.provider.faults import (
     translate_error,
 )
 
-DOC = Path("/work/shared/docs/okpay-soap-api.md")
+
+def _doc():
+    from tests.conftest import shared_doc
+
+    return shared_doc("okpay-soap-api.md")
+
 
 EXPECTED = {
     "API_Disabled": ProviderUnavailable,
@@ -75,7 +79,7 @@ EXPECTED = {
 
 def _documented_codes() -> list[str]:
     """Fault codes of the section 4.1 table of okpay-soap-api.md."""
-    text = DOC.read_text(encoding="utf-8")
+    text = _doc().read_text(encoding="utf-8")
     section = text.split("### 4.1", 1)[1].split("Meanings given", 1)[0]
     codes = []
     for line in section.splitlines():

@@ -21,7 +21,6 @@ from okpay_gateway.provider.wsdl import (
 
 from .canned import envelope, transaction_xml
 
-DOC = Path("/work/shared/docs/okpay-soap-api.md")
 REPO = Path(__file__).resolve().parents[2]
 TNS = "https://api.okpay.com"
 API = "http://schemas.datacontract.org/2004/07/OkPayAPI"
@@ -29,9 +28,15 @@ DC = "http://schemas.datacontract.org/2004/07/OkPayAPI.DataContract"
 LINK = "http://schemas.datacontract.org/2004/07/OkPayLink.OkPayService"
 
 
+def _doc():
+    from tests.conftest import shared_doc
+
+    return shared_doc("okpay-soap-api.md")
+
+
 def _documented_operations() -> dict[str, list[str]]:
     """Operation -> parameter names, read from the tables of section 2 of the doc."""
-    text = DOC.read_text(encoding="utf-8")
+    text = _doc().read_text(encoding="utf-8")
     section = text.split("## 2. Operations", 1)[1].split("## 3. ", 1)[0]
     operations: dict[str, list[str]] = {}
     for line in section.splitlines():

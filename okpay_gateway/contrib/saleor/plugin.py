@@ -464,6 +464,26 @@ class OkPayGatewayPlugin(BasePlugin):
             return previous_value
         return False
 
+    # --- orders --------------------------------------------------------------
+
+    def order_fully_paid(
+        self, order: Any, previous_value: Any, webhooks: Any = None, **kwargs: Any
+    ) -> Any:
+        """Start the subscriptions the paid order's lines ask for.
+
+        Lines whose product or variant metadata carries ``okpay.interval``
+        become subscriptions on the customer's active agreement (see
+        :mod:`okpay_gateway.billing.subscriptions`); doing it twice for the
+        same line finds the first subscription.
+        """
+        if self.active:
+            from okpay_gateway.billing.subscriptions import (
+                subscriptions_from_paid_order,
+            )
+
+            subscriptions_from_paid_order(order)
+        return previous_value
+
     # --- HTTP ----------------------------------------------------------------
 
     def webhook(self, request: Any, path: str, previous_value: Any) -> Any:

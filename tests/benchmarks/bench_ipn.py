@@ -1,0 +1,551 @@
+"""IPN throughput through the webhook, against a floor handler (a script, not a test).
+
+    python tests/benchmarks/bench_ipn.py [--messages 500] [--warmup 20]
+        [--threads 4] [--no-sqlite] [--no-postgres]
+
+What it sets up, all on loopback:
+
+* the OKPAY emulator as its own process (``okpay-gateway emulator --port 0
+  --seed FILE --data-dir TMP``) with a merchant wallet, ten customers and one
+  active agreement per message;
+* ``2 × --messages + --warmup`` charges through its SOAP API with
+  :class:`OkPayClient`; the emulator sends each ``payment`` IPN to a small
+  collector in this process, which keeps the exact bodies. They are genuine
+  messages: ``/ipn-verify`` answers VERIFIED to every one;
+* for each database, a shop in its own process
+  (``tests/benchmarks/ipn_shop_server.py``: a plain Django project with the
+  gateway installed standalone, Django's threaded WSGI server, persistent
+  database connections) whose database already holds the active contracts
+  and one payment in ``sending`` per charge, as the renewal engine leaves
+  them. PostgreSQL uses a scratch database ``okpay_bench_ipn`` on
+  127.0.0.1:5432 (user postgres) that is created and dropped here; when the
+  server is unreachable that part is skipped with a note.
+
+Then it replays the bodies as OKPAY would post them, first one client at a
+time (``--messages`` distinct IPNs) and then from ``--threads`` concurrent
+clients (another ``--messages`` distinct IPNs), each time to
+
+* the floor, ``/bench/floor/`` (:mod:`tests.benchmarks.ipn_floor`): the
+  request cycle, one postback to the emulator's ``/ipn-verify``, one insert;
+* the webhook, ``/okpay/ipn/``: the full pipeline (store, parse, postback,
+  checks, dedupe keys, the payment completed, signals).
+
+It prints, per database and per mode, requests per second of both, their
+ratio (webhook / floor) and the mean time per request, then what the shop
+stored: every webhook answer must be 200, every webhook row ``processed``
+and VERIFIED, every payment ``completed``, every floor postback VERIFIED.
+Anything else is printed too (and the exit status is 1), so the figure
+cannot hide failed or duplicate deliveries.
+
+Every process shares the machine: client threads, the shop and the emulator
+(which answers each postback) compete for the same cores, so the figures are
+a comparison between the two handlers, not a capacity figure for a server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from okpay_gateway.provider.client import OkPayClient  # noqa: E402
+from okpay_gateway.provider.settings import OkPaySettings  # noqa: E402
+
+MERCHANT_WALLET = "OK100000001"
+API_PASSWORD = "bench-ipn-api-password"
+CUSTOMERS = 10
+FIRST_CONTRACT_ID = 700001
+CURRENCY = "EUR"
+PG_DATABASE = "okpay_bench_ipn"
+TIMEOUT = (5, 30)
+FORM = "application/x-www-form-urlencoded"
+
+
+# --- the collector: where the emulator delivers the IPNs -------------------------
+
+
+class _Collector(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _CollectorHandler)
+        self.lock = threading.Lock()
+        self.bodies: list[tuple[bytes, str]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/ipn"
+
+
+class _CollectorHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Collector
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.server.lock:
+            self.server.bodies.append((body, self.headers.get("Content-Type") or FORM))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"OK")
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+# --- processes --------------------------------------------------------------------
+
+
+def _wait_for_line(
+    proc: subprocess.Popen[bytes], log: Path, pattern: str, what: str
+) -> re.Match[str]:
+    """Poll a child's log file (never a pipe: a full pipe would stall the child)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        match = re.search(pattern, text)
+        if match:
+            return match
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+    raise SystemExit(f"{what} did not start; its output ends with:\n{tail}")
+
+
+def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, close_fds=True
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _seed(count: int, ipn_url: str) -> dict[str, object]:
+    customers = [f"customer{n}@bench.example" for n in range(CUSTOMERS)]
+    return {
+        "wallets": [
+            {
+                "wallet_id": MERCHANT_WALLET,
+                "email": "merchant@bench.example",
+                "name": "Bench Shop",
+                "password": "merchant-pass",
+                "api_password": API_PASSWORD,
+                "api_enabled": True,
+                "balances": {CURRENCY: "0.00"},
+                "ipn_url": ipn_url,
+            },
+            *(
+                {
+                    "email": email,
+                    "name": f"Customer {n}",
+                    "balances": {CURRENCY: "10000000.00"},
+                }
+                for n, email in enumerate(customers)
+            ),
+        ],
+        "contracts": [
+            {
+                "id": FIRST_CONTRACT_ID + n,
+                "receiver": MERCHANT_WALLET,
+                "client": customers[n % CUSTOMERS],
+                "title": f"Plan {n}",
+                "currency": CURRENCY,
+                "daily_amount": None,
+                "weekly_amount": None,
+                "monthly_amount": "1000.00",
+                "end_date": None,
+                "client_pays_fee": False,
+                "status": "Active",
+                "invoice": f"agr-{n}",
+            }
+            for n in range(count)
+        ],
+    }
+
+
+def start_emulator(tmp: Path, seed: dict[str, object]) -> tuple[object, str]:
+    seed_file = tmp / "seed.json"
+    seed_file.write_text(json.dumps(seed), encoding="utf-8")
+    log = tmp / "emulator.log"
+    proc = _spawn(
+        [
+            sys.executable,
+            "-m",
+            "okpay_gateway.cli",
+            "emulator",
+            "--port",
+            "0",
+            "--seed",
+            str(seed_file),
+            "--data-dir",
+            str(tmp / "emulator"),
+        ],
+        log,
+    )
+    match = _wait_for_line(
+        proc, log, r"(http://127\.0\.0\.1:\d+/)OkPayAPI\b", "the emulator"
+    )
+    return proc, match.group(1)
+
+
+# --- making genuine IPNs -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    contract_id: int
+    invoice: str
+    amount: Decimal
+
+
+def make_charges(emulator_url: str, count: int, collector: _Collector) -> list[Charge]:
+    """Charge every agreement once; wait until the emulator delivered every IPN."""
+    settings = OkPaySettings.for_environment(
+        "emulator",
+        wallet_id=MERCHANT_WALLET,
+        api_password=API_PASSWORD,
+        base_url=emulator_url,
+    )
+    client = OkPayClient(settings=settings)
+    charges = [
+        Charge(
+            contract_id=FIRST_CONTRACT_ID + n,
+            invoice=f"pay-{n}",
+            amount=Decimal(10 + n % 90) + Decimal("0.99"),
+        )
+        for n in range(count)
+    ]
+
+    def charge(item: Charge) -> None:
+        client.preapproved_payment_charge(
+            contract_id=item.contract_id, amount=item.amount, invoice=item.invoice
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(charge, charges))
+    deadline = time.monotonic() + 120
+    while len(collector.bodies) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if len(collector.bodies) < count:
+        raise SystemExit(
+            f"the emulator delivered {len(collector.bodies)} of {count} IPNs"
+        )
+    return charges
+
+
+def bodies_by_invoice(collector: _Collector) -> dict[str, tuple[bytes, str]]:
+    found: dict[str, tuple[bytes, str]] = {}
+    for body, content_type in collector.bodies:
+        fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        found[fields["ok_invoice"]] = (body, content_type)
+    return found
+
+
+def write_fixture(path: Path, charges: list[Charge], seed: dict) -> None:
+    contracts = [
+        {
+            "id": row["id"],
+            "client": row["client"],
+            "title": row["title"],
+            "currency": row["currency"],
+            "monthly_amount": row["monthly_amount"],
+            "invoice": row["invoice"],
+        }
+        for row in seed["contracts"]
+    ]
+    payments = [
+        {
+            "invoice": c.invoice,
+            "contract_id": c.contract_id,
+            "amount": str(c.amount),
+            "currency": CURRENCY,
+        }
+        for c in charges
+    ]
+    path.write_text(
+        json.dumps({"contracts": contracts, "payments": payments}), encoding="utf-8"
+    )
+
+
+# --- replaying ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    seconds: float
+    statuses: Counter
+
+    def rate(self, count: int) -> float:
+        return count / self.seconds
+
+    def ms_per_request(self, count: int, threads: int) -> float:
+        return self.seconds * 1000 * threads / count
+
+
+def replay(url: str, bodies: list[tuple[bytes, str]], threads: int) -> Run:
+    """POST every body once from ``threads`` clients; wall time and answer codes."""
+    lock = threading.Lock()
+    pending = iter(bodies)
+    statuses: Counter = Counter()
+    start = threading.Barrier(threads + 1)
+
+    def client() -> None:
+        session = requests.Session()
+        # One request outside the clock opens the keep-alive connection.
+        session.get(url, timeout=TIMEOUT)
+        start.wait()
+        mine: Counter = Counter()
+        while True:
+            with lock:
+                item = next(pending, None)
+            if item is None:
+                break
+            body, content_type = item
+            try:
+                response = session.post(
+                    url, data=body, headers={"Content-Type": content_type}, timeout=TIMEOUT
+                )
+                mine[response.status_code] += 1
+            except requests.RequestException as exc:
+                mine[type(exc).__name__] += 1
+        with lock:
+            statuses.update(mine)
+        session.close()
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    began = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return Run(time.perf_counter() - began, statuses)
+
+
+# --- databases ---------------------------------------------------------------------
+
+
+def _pg_admin(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=5432,
+        user="postgres",
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
+    ) as conn:
+        conn.execute(statement)
+
+
+def prepare_postgres() -> str | None:
+    """Create the scratch database; the reason when PostgreSQL cannot be used."""
+    try:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+        _pg_admin(f'CREATE DATABASE "{PG_DATABASE}"')
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+    return None
+
+
+def drop_postgres() -> None:
+    _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+
+
+def start_shop(
+    tmp: Path, db: str, emulator_url: str, fixture: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    log = tmp / f"shop-{db}.log"
+    proc = _spawn(
+        [
+            sys.executable,
+            str(REPO / "tests" / "benchmarks" / "ipn_shop_server.py"),
+            "--db",
+            db,
+            "--sqlite-path",
+            str(tmp / "shop.sqlite3"),
+            "--pg-name",
+            PG_DATABASE,
+            "--emulator-url",
+            emulator_url,
+            "--wallet-id",
+            MERCHANT_WALLET,
+            "--api-password",
+            API_PASSWORD,
+            "--fixture",
+            str(fixture),
+        ],
+        log,
+    )
+    match = _wait_for_line(proc, log, r"SHOP_URL (http://\S+/)", f"the {db} shop")
+    return proc, match.group(1)
+
+
+# --- one database ------------------------------------------------------------------
+
+
+def _fmt_counts(counts: dict | Counter) -> str:
+    return ", ".join(f"{key} × {value}" for key, value in sorted(counts.items())) or "-"
+
+
+def bench_database(
+    label: str,
+    shop_url: str,
+    warm: list[tuple[bytes, str]],
+    sequential: list[tuple[bytes, str]],
+    concurrent: list[tuple[bytes, str]],
+    threads: int,
+) -> bool:
+    """Run and print one database's figures; True when every check held."""
+    floor_url = shop_url + "bench/floor/"
+    webhook_url = shop_url + "okpay/ipn/"
+    floor_statuses: Counter = Counter()
+    webhook_statuses: Counter = Counter()
+    # Warm-up (imports, first queries, connection setup), not timed.
+    floor_statuses.update(replay(floor_url, warm, 1).statuses)
+    webhook_statuses.update(replay(webhook_url, warm, 1).statuses)
+
+    print(f"\n{label}")
+    for mode, bodies, clients in (
+        ("sequential, 1 client ", sequential, 1),
+        (f"concurrent, {threads} clients", concurrent, threads),
+    ):
+        floor = replay(floor_url, bodies, clients)
+        webhook = replay(webhook_url, bodies, clients)
+        floor_statuses.update(floor.statuses)
+        webhook_statuses.update(webhook.statuses)
+        n = len(bodies)
+        print(
+            f"  {mode}: webhook {webhook.rate(n):7.1f} req/s "
+            f"({webhook.ms_per_request(n, clients):5.1f} ms/req)   "
+            f"floor {floor.rate(n):7.1f} req/s "
+            f"({floor.ms_per_request(n, clients):5.1f} ms/req)   "
+            f"webhook/floor {webhook.rate(n) / floor.rate(n):.2f}"
+        )
+
+    stats = requests.get(shop_url + "bench/stats", timeout=TIMEOUT).json()
+    expected = len(warm) + len(sequential) + len(concurrent)
+    states = stats["webhook_states"]
+    verification = stats["webhook_verification"]
+    payments = stats["payments"]
+    answers = stats["floor_answers"]
+    print(
+        f"  webhook: HTTP {_fmt_counts(webhook_statuses)}; rows {_fmt_counts(states)}; "
+        f"verification {_fmt_counts(verification)}; payments {_fmt_counts(payments)}"
+    )
+    print(
+        f"  floor:   HTTP {_fmt_counts(floor_statuses)}; "
+        f"postback answers {_fmt_counts(answers)}"
+    )
+    honest = (
+        webhook_statuses == Counter({200: expected})
+        and states == {"processed": expected}
+        and verification == {"verified": expected}
+        and payments == {"completed": expected}
+        and floor_statuses == Counter({200: expected})
+        and answers == {"VERIFIED": expected}
+    )
+    print(
+        f"  checks: {'all ' + str(expected) + ' IPNs answered 200, processed, VERIFIED; every payment completed' if honest else 'NOT all as expected (see above)'}"
+    )
+    return honest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description="IPN throughput through the webhook against a floor handler."
+    )
+    parser.add_argument("--messages", type=int, default=500, help="IPNs per mode")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed IPNs first")
+    parser.add_argument("--threads", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    total = args.warmup + 2 * args.messages
+
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="okpay-bench-ipn-") as tmp_name:
+        tmp = Path(tmp_name)
+        collector = _Collector()
+        threading.Thread(target=collector.serve_forever, daemon=True).start()
+        seed = _seed(total, collector.url)
+        emulator, emulator_url = start_emulator(tmp, seed)
+        try:
+            t0 = time.perf_counter()
+            charges = make_charges(emulator_url, total, collector)
+            by_invoice = bodies_by_invoice(collector)
+            bodies = [by_invoice[c.invoice] for c in charges]
+            print(
+                f"IPN throughput end to end (emulator {emulator_url} on loopback, "
+                f"postback included): {total} genuine `payment` IPNs from "
+                f"PreapprovedPayment_Charge, made in {time.perf_counter() - t0:.1f} s; "
+                f"{args.messages} distinct IPNs per mode, {args.warmup} untimed first."
+            )
+            fixture = tmp / "fixture.json"
+            write_fixture(fixture, charges, seed)
+            warm = bodies[: args.warmup]
+            sequential = bodies[args.warmup : args.warmup + args.messages]
+            concurrent = bodies[args.warmup + args.messages :]
+
+            databases = []
+            if not args.no_sqlite:
+                databases.append(("sqlite", "SQLite (file, WAL)"))
+            if not args.no_postgres:
+                databases.append(("postgres", "PostgreSQL (127.0.0.1:5432)"))
+            for db, label in databases:
+                if db == "postgres":
+                    reason = prepare_postgres()
+                    if reason is not None:
+                        print(f"\n{label}: skipped, PostgreSQL unreachable ({reason})")
+                        continue
+                shop, shop_url = start_shop(tmp, db, emulator_url, fixture)
+                try:
+                    ok = (
+                        bench_database(
+                            label, shop_url, warm, sequential, concurrent, args.threads
+                        )
+                        and ok
+                    )
+                finally:
+                    _stop(shop)
+                    if db == "postgres":
+                        drop_postgres()
+        finally:
+            _stop(emulator)
+            collector.shutdown()
+            collector.server_close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

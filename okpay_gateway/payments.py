@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from okpay_gateway import clients, conf, exceptions, signals
@@ -352,33 +352,44 @@ def _begin_charge(
 ) -> tuple[Payment, str]:
     """Decide under the row lock what to do: ``done``, ``resolve`` or ``send``."""
     with transaction.atomic():
-        payment = _locked(payment_pk)
-        if payment.status in FINAL_PAYMENT_STATUSES:
-            return payment, "done"
-        if payment.status == PaymentStatus.SENDING and _sending_is_fresh(
-            payment, okpay_settings
-        ):
-            return payment, "done"
-        if payment.status in IN_FLIGHT_STATUSES:
-            return payment, "resolve"
-        contract = payment.contract
-        if contract is None or contract.status != ContractStatus.ACTIVE:
-            if contract is not None and contract.status in CLOSED_CONTRACT_STATUSES:
-                _decline(payment, CONTRACT_INACTIVE, {"contract": contract.status})
-            return payment, "done"
-        if contract.okpay_id is None:
-            return payment, "done"
-        payment.status = PaymentStatus.SENDING
-        payment.sent_at = timezone.now()
-        payment.decline_code = ""
-        payment.save(update_fields=["status", "sent_at", "decline_code", "updated_at"])
-        _event(
-            PaymentEventKind.CHARGE_REQUESTED,
-            payment=payment,
-            amount=payment.amount,
-            detail={"contract": contract.okpay_id},
-        )
-        return payment, "send"
+        return _decide_charge(_locked(payment_pk), okpay_settings)
+
+
+def _decide_charge(
+    payment: Payment, okpay_settings: OkPaySettings
+) -> tuple[Payment, str]:
+    """:func:`_begin_charge` for a payment already locked in the current transaction."""
+    if payment.status in FINAL_PAYMENT_STATUSES:
+        return payment, "done"
+    if payment.status == PaymentStatus.SENDING and _sending_is_fresh(
+        payment, okpay_settings
+    ):
+        return payment, "done"
+    if payment.status in IN_FLIGHT_STATUSES:
+        return payment, "resolve"
+    contract = payment.contract
+    if contract is None or contract.status != ContractStatus.ACTIVE:
+        if contract is not None and contract.status in CLOSED_CONTRACT_STATUSES:
+            _decline(payment, CONTRACT_INACTIVE, {"contract": contract.status})
+        return payment, "done"
+    if contract.okpay_id is None:
+        return payment, "done"
+    payment.status = PaymentStatus.SENDING
+    payment.sent_at = timezone.now()
+    payment.decline_code = ""
+    payment.save(update_fields=["status", "sent_at", "decline_code", "updated_at"])
+    _charge_requested(payment, contract)
+    return payment, "send"
+
+
+def _charge_requested(payment: Payment, contract: Contract) -> None:
+    _event(
+        PaymentEventKind.CHARGE_REQUESTED,
+        payment=payment,
+        contract=contract,
+        amount=payment.amount,
+        detail={"contract": contract.okpay_id},
+    )
 
 
 def charge_payment(payment: Payment, *, okpay_settings: OkPaySettings) -> Payment:
@@ -390,17 +401,31 @@ def charge_payment(payment: Payment, *, okpay_settings: OkPaySettings) -> Paymen
     error (after putting the row back to ``PENDING``) only when the charge
     was certainly not performed.
     """
-    for _ in range(2):
-        payment, action = _begin_charge(payment.pk, okpay_settings)
-        if action == "done":
-            return payment
-        if action == "resolve":
-            payment = resolve_payment(payment, okpay_settings=okpay_settings)
-            if payment.status != PaymentStatus.PENDING:
-                return payment
-            continue
+    payment, action = _begin_charge(payment.pk, okpay_settings)
+    return finish_charge(payment, action, okpay_settings=okpay_settings)
+
+
+def finish_charge(
+    payment: Payment, action: str, *, okpay_settings: OkPaySettings, retries: int = 1
+) -> Payment:
+    """Carry out what :func:`begin_contract_charge` (or the row lock) decided.
+
+    ``send``: the SOAP call, then its outcome is recorded; ``resolve``: ask
+    OKPAY first and charge again (at most ``retries`` more times) only if it
+    has no transaction with the invoice; ``done``: nothing to do. Call it
+    after the transaction that made the decision has committed.
+    """
+    if action == "done":
+        return payment
+    if action == "send":
         return _send_charge(payment, okpay_settings)
-    return payment
+    payment = resolve_payment(payment, okpay_settings=okpay_settings)
+    if payment.status != PaymentStatus.PENDING or retries <= 0:
+        return payment
+    payment, action = _begin_charge(payment.pk, okpay_settings)
+    return finish_charge(
+        payment, action, okpay_settings=okpay_settings, retries=retries - 1
+    )
 
 
 def _send_charge(payment: Payment, okpay_settings: OkPaySettings) -> Payment:
@@ -551,26 +576,81 @@ def charge_contract(
     Calling it again with the same invoice finds the same payment and never
     moves money twice.
     """
-    payment, created = Payment.objects.get_or_create(
-        invoice=invoice,
-        defaults={
+    with transaction.atomic():
+        payment, action = begin_contract_charge(
+            contract,
+            amount=amount,
+            invoice=invoice,
+            description=description,
+            okpay_settings=okpay_settings,
+        )
+    return finish_charge(payment, action, okpay_settings=okpay_settings)
+
+
+def begin_contract_charge(
+    contract: Contract,
+    *,
+    amount: Decimal,
+    invoice: str,
+    description: str = "",
+    okpay_settings: OkPaySettings,
+) -> tuple[Payment, str]:
+    """The first half of :func:`charge_contract`, inside the caller's transaction.
+
+    Finds (locked) or creates the payment for ``invoice`` and decides what to
+    do, like the row lock of :func:`charge_payment`: ``send`` means the
+    payment is now ``SENDING`` with its ``charge_requested`` event, written
+    in the caller's transaction, which must commit before
+    :func:`finish_charge` makes the call. A caller can so commit its own
+    record of the charge (the renewal engine's attempt) together with the
+    payment. Raises :class:`RenewalConflict` before writing anything when
+    ``invoice`` belongs to another charge.
+    """
+    payment = (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("contract")
+        .filter(invoice=invoice)
+        .first()
+    )
+    if payment is None:
+        sendable = contract.status == ContractStatus.ACTIVE and contract.okpay_id
+        values = {
+            "invoice": invoice,
             "contract": contract,
             "customer_id": contract.customer_id,
             "channel": contract.channel,
             "amount": amount,
             "currency": contract.currency,
             "description": description[:255],
-        },
-    )
-    if not created and (
-        payment.amount != amount or payment.contract_id not in (None, contract.pk)
-    ):
+        }
+        if sendable:
+            # A new payment goes straight to SENDING: no other transaction can
+            # have seen it, so the lock-and-update step would add nothing.
+            values.update(status=PaymentStatus.SENDING, sent_at=timezone.now())
+        try:
+            with transaction.atomic():
+                payment = Payment.objects.create(**values)
+        except IntegrityError:
+            # A concurrent call created it first: decide on that row.
+            payment = _locked_by_invoice(invoice)
+        else:
+            if sendable:
+                _charge_requested(payment, contract)
+                return payment, "send"
+    if payment.amount != amount or payment.contract_id not in (None, contract.pk):
         raise exceptions.RenewalConflict(f"invoice {invoice} belongs to another charge")
     if payment.contract_id is None:
-        Payment.objects.filter(pk=payment.pk, contract__isnull=True).update(
-            contract=contract
-        )
-    return charge_payment(payment, okpay_settings=okpay_settings)
+        payment.contract = contract
+        payment.save(update_fields=["contract", "updated_at"])
+    return _decide_charge(payment, okpay_settings)
+
+
+def _locked_by_invoice(invoice: str) -> Payment:
+    return (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("contract")
+        .get(invoice=invoice)
+    )
 
 
 def charge_waiting_payments(
@@ -1116,6 +1196,7 @@ __all__: list[str] = [
     "AgreementTerms",
     "SyncReport",
     "authorize_on_contract",
+    "begin_contract_charge",
     "cancel_contract",
     "cancel_payment",
     "charge_contract",
@@ -1125,6 +1206,7 @@ __all__: list[str] = [
     "complete_payment_from_notification",
     "contracts_for_reference",
     "decline_message",
+    "finish_charge",
     "manual_invoice",
     "refund_payment",
     "register_channel_settings",

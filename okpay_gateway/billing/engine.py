@@ -53,7 +53,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from okpay_gateway import conf, exceptions, payments, signals
 from okpay_gateway.billing import notifications_mail
@@ -213,6 +213,9 @@ class Decision:
     reason: str
     amount: Decimal
     currency: str
+    # The period's charge attempt, when the engine has it at hand (saves a
+    # lookup when the decision is recorded); not part of the decision itself.
+    attempt_id: int | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -682,24 +685,24 @@ def _ledger_charges(
     """
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     since = min(day.replace(day=1), day - timedelta(days=day.weekday()))
-    charges = list(
-        ChargeAttempt.objects.filter(
-            subscription__contract=contract,
-            status=ChargeAttemptStatus.COMPLETED,
-            charged_at__gte=since,
-        ).values_list("charged_at", "amount")
-    )
+    renewals = ChargeAttempt.objects.filter(
+        subscription__contract=contract,
+        status=ChargeAttemptStatus.COMPLETED,
+        charged_at__gte=since,
+    ).values_list("charged_at", "amount")
     renewal_invoices = ChargeAttempt.objects.filter(
         subscription__contract=contract
     ).values("invoice")
-    charges += list(
+    others = (
         Payment.objects.filter(
             contract=contract, status__in=CAPTURED, completed_at__gte=since
         )
         .exclude(invoice__in=renewal_invoices)
         .values_list("completed_at", "amount")
     )
-    return charges
+    # One round trip for both halves of the ledger (a compound statement
+    # takes no ORDER BY in its parts, so the models' orderings are cleared).
+    return list(renewals.order_by().union(others.order_by(), all=True))
 
 
 def _provider_available(
@@ -745,9 +748,18 @@ def _skip_reason(
     available = None
     if config.fetch_available_amount and okpay_settings is not None:
         available = _provider_available(contract, okpay_settings, now)
+    capped = any(
+        cap is not None
+        for cap in (
+            contract.daily_amount,
+            contract.weekly_amount,
+            contract.monthly_amount,
+        )
+    )
     reason = fits(
         limits,
-        _ledger_charges(contract, now),
+        # Without a cap the ledger decides nothing.
+        _ledger_charges(contract, now) if capped else (),
         amount,
         now,
         available,
@@ -762,14 +774,22 @@ def _decision(
     reason: str = "",
     amount: Decimal | None = None,
     period: int | None = None,
+    *,
+    attempt: ChargeAttempt | None = None,
 ) -> Decision:
+    period_index = subscription.period_index if period is None else period
     return Decision(
         subscription_id=subscription.pk,
-        period_index=subscription.period_index if period is None else period,
+        period_index=period_index,
         outcome=outcome,
         reason=reason,
         amount=subscription.amount if amount is None else amount,
         currency=subscription.currency,
+        attempt_id=(
+            attempt.pk
+            if attempt is not None and attempt.period_index == period_index
+            else None
+        ),
     )
 
 
@@ -816,14 +836,31 @@ def preview_subscription(
     return _decision(subscription, DecisionOutcome.CHARGED, "", amount)
 
 
+@dataclass(frozen=True, slots=True)
+class _Begun:
+    """What :func:`_begin_attempt` committed and what comes next."""
+
+    attempt: ChargeAttempt | None
+    reason: str = ""
+    payment: Payment | None = None
+    action: str = ""
+
+
 def _begin_attempt(
-    subscription_pk: int, now: datetime
-) -> tuple[ChargeAttempt | None, str]:
+    subscription_pk: int,
+    now: datetime,
+    config: RenewalConfig,
+    okpay_settings: OkPaySettings,
+) -> _Begun:
     """Commit the period's attempt as ``sending`` under the row lock.
 
-    Returns ``(attempt, "")`` when the charge may be sent, else
-    ``(attempt or None, reason)``. Re-checks status and contract under the
-    lock, so a cancel that committed first always wins.
+    The payment for the attempt's invoice is found or created (``SENDING``,
+    with its ``charge_requested`` event) in the same transaction, so both are
+    committed before the call. Returns an attempt with no ``reason`` when the
+    charge may go on (``payment``/``action`` from
+    :func:`payments.begin_contract_charge`), else the reason (with the
+    attempt, or None). Re-checks status and contract under the lock, so a
+    cancel that committed first always wins.
     """
     with transaction.atomic():
         subscription = _locked_subscription(subscription_pk)
@@ -831,34 +868,54 @@ def _begin_attempt(
             SubscriptionStatus.ACTIVE,
             SubscriptionStatus.PAST_DUE,
         ):
-            return None, SUBSCRIPTION_ENDED
-        if subscription.contract.status != ContractStatus.ACTIVE:
-            return None, CONTRACT_INACTIVE
-        attempt, created = ChargeAttempt.objects.get_or_create(
-            invoice=period_key(subscription.pk, subscription.period_index),
-            defaults={
-                "subscription": subscription,
-                "period_index": subscription.period_index,
-                "amount": subscription.amount,
-                "currency": subscription.currency,
-                "status": ChargeAttemptStatus.SENDING,
-                "tries": 1,
-                "last_tried_at": now,
-            },
-        )
-        if created:
-            return attempt, ""
-        if attempt.status not in (
+            return _Begun(None, SUBSCRIPTION_ENDED)
+        contract = subscription.contract
+        if contract.status != ContractStatus.ACTIVE:
+            return _Begun(None, CONTRACT_INACTIVE)
+        invoice = period_key(subscription.pk, subscription.period_index)
+        # Attempts of a subscription are only written under its row lock
+        # (held here), so a plain read is as good as get_or_create.
+        attempt = ChargeAttempt.objects.filter(invoice=invoice).first()
+        if attempt is None:
+            attempt = ChargeAttempt.objects.create(
+                invoice=invoice,
+                subscription=subscription,
+                period_index=subscription.period_index,
+                amount=subscription.amount,
+                currency=subscription.currency,
+                status=ChargeAttemptStatus.SENDING,
+                tries=1,
+                last_tried_at=now,
+            )
+        elif attempt.status not in (
             ChargeAttemptStatus.DECLINED,
             ChargeAttemptStatus.NOT_SENT,
         ):
-            return attempt, AWAITING_RESOLUTION
-        attempt.status = ChargeAttemptStatus.SENDING
-        attempt.tries += 1
-        attempt.last_tried_at = now
-        attempt.decline_code = ""
-        attempt.save()
-        return attempt, ""
+            return _Begun(attempt, AWAITING_RESOLUTION)
+        else:
+            attempt.status = ChargeAttemptStatus.SENDING
+            attempt.tries += 1
+            attempt.last_tried_at = now
+            attempt.decline_code = ""
+            attempt.save(
+                update_fields=["status", "tries", "last_tried_at", "decline_code"]
+            )
+        try:
+            payment, action = payments.begin_contract_charge(
+                contract,
+                amount=attempt.amount,
+                invoice=attempt.invoice,
+                description=f"{subscription.title} period {attempt.period_index + 1}",
+                okpay_settings=okpay_settings,
+            )
+        except exceptions.RenewalConflict:
+            # Nothing was written for the payment; the attempt waits for the
+            # resolver like any charge whose fate is not ours to decide.
+            attempt.status = ChargeAttemptStatus.UNKNOWN
+            attempt.next_resolve_at = now + config.backoff(0)
+            attempt.save(update_fields=["status", "next_resolve_at"])
+            return _Begun(attempt, RENEWAL_CONFLICT)
+        return _Begun(attempt, "", payment, action)
 
 
 def _charge(
@@ -867,28 +924,40 @@ def _charge(
     config: RenewalConfig,
     okpay_settings: OkPaySettings,
 ) -> Decision:
-    attempt, blocked = _begin_attempt(subscription.pk, now)
+    begun = _begin_attempt(subscription.pk, now, config, okpay_settings)
+    attempt = begun.attempt
     if attempt is None:
-        return _decision(subscription, DecisionOutcome.SKIPPED, blocked)
-    if blocked:
-        return _decision(subscription, DecisionOutcome.UNKNOWN, blocked, attempt.amount)
-    contract = subscription.contract
-    try:
-        payment = payments.charge_contract(
-            contract,
-            amount=attempt.amount,
-            invoice=attempt.invoice,
-            description=f"{subscription.title} period {attempt.period_index + 1}",
-            okpay_settings=okpay_settings,
-        )
-    except exceptions.RenewalConflict:
-        mark_unknown(attempt, now, config)
+        return _decision(subscription, DecisionOutcome.SKIPPED, begun.reason)
+    if begun.reason == RENEWAL_CONFLICT:
         return _decision(
-            subscription, DecisionOutcome.FAILED, RENEWAL_CONFLICT, attempt.amount
+            subscription,
+            DecisionOutcome.FAILED,
+            RENEWAL_CONFLICT,
+            attempt.amount,
+            attempt=attempt,
+        )
+    if begun.reason:
+        return _decision(
+            subscription,
+            DecisionOutcome.UNKNOWN,
+            begun.reason,
+            attempt.amount,
+            attempt=attempt,
+        )
+    assert begun.payment is not None
+    try:
+        payment = payments.finish_charge(
+            begun.payment, begun.action, okpay_settings=okpay_settings
         )
     except payments.NOT_PERFORMED_ERRORS as exc:
         mark_not_sent(attempt)
-        return _decision(subscription, DecisionOutcome.FAILED, exc.code, attempt.amount)
+        return _decision(
+            subscription,
+            DecisionOutcome.FAILED,
+            exc.code,
+            attempt.amount,
+            attempt=attempt,
+        )
     except Exception as exc:
         # It may have reached OKPAY: only the resolver may decide now.
         logger.exception(
@@ -899,7 +968,11 @@ def _charge(
         mark_unknown(attempt, now, config)
         code = getattr(exc, "code", type(exc).__name__)
         return _decision(
-            subscription, DecisionOutcome.UNKNOWN, str(code)[:60], attempt.amount
+            subscription,
+            DecisionOutcome.UNKNOWN,
+            str(code)[:60],
+            attempt.amount,
+            attempt=attempt,
         )
     return _apply_payment_outcome(subscription, attempt, payment, now, config)
 
@@ -916,13 +989,22 @@ def _apply_payment_outcome(
     if status in CAPTURED:
         apply_charged(attempt, payment, now)
         return _decision(
-            subscription, DecisionOutcome.CHARGED, "", amount, attempt.period_index
+            subscription,
+            DecisionOutcome.CHARGED,
+            "",
+            amount,
+            attempt.period_index,
+            attempt=attempt,
         )
     if status == PaymentStatus.DECLINED:
         apply_declined(attempt, payment, payment.decline_code, now, config)
         if payment.decline_code == CONTRACT_INACTIVE:
             return _decision(
-                subscription, DecisionOutcome.SKIPPED, CONTRACT_INACTIVE, amount
+                subscription,
+                DecisionOutcome.SKIPPED,
+                CONTRACT_INACTIVE,
+                amount,
+                attempt=attempt,
             )
         return _decision(
             subscription,
@@ -930,6 +1012,7 @@ def _apply_payment_outcome(
             payment.decline_code,
             amount,
             attempt.period_index,
+            attempt=attempt,
         )
     if status in (
         PaymentStatus.PENDING,
@@ -939,7 +1022,11 @@ def _apply_payment_outcome(
         # payments did not send it (contract not usable): nothing moved.
         mark_not_sent(attempt, payment)
         return _decision(
-            subscription, DecisionOutcome.SKIPPED, CONTRACT_INACTIVE, amount
+            subscription,
+            DecisionOutcome.SKIPPED,
+            CONTRACT_INACTIVE,
+            amount,
+            attempt=attempt,
         )
     mark_unknown(attempt, now, config, payment)
     return _decision(
@@ -947,6 +1034,7 @@ def _apply_payment_outcome(
         DecisionOutcome.UNKNOWN,
         payment.decline_code or str(status),
         amount,
+        attempt=attempt,
     )
 
 
@@ -980,20 +1068,25 @@ def _act(
             next_charge_at=step.at if step is not None else None
         )
         return _decision(subscription, DecisionOutcome.SKIPPED, SUSPENDED)
-    attempt = ChargeAttempt.objects.filter(
-        subscription=subscription, period_index=subscription.period_index
-    ).first()
+    attempt = _current_attempt(subscription)
     if attempt is not None:
         if attempt.status == ChargeAttemptStatus.COMPLETED:
             # A crash after the charge completed but before the period moved on.
             apply_charged(attempt, attempt.payment, now)
-            return _decision(subscription, DecisionOutcome.CHARGED, "", attempt.amount)
+            return _decision(
+                subscription,
+                DecisionOutcome.CHARGED,
+                "",
+                attempt.amount,
+                attempt=attempt,
+            )
         if attempt.status in (ChargeAttemptStatus.SENDING, ChargeAttemptStatus.UNKNOWN):
             return _decision(
                 subscription,
                 DecisionOutcome.UNKNOWN,
                 AWAITING_RESOLUTION,
                 attempt.amount,
+                attempt=attempt,
             )
     if (
         subscription.status == SubscriptionStatus.PAST_DUE
@@ -1023,14 +1116,40 @@ def _act(
     return _charge(subscription, now, config, okpay_settings)
 
 
-def _record(decision: Decision, run: RenewalRun | None, now: datetime) -> None:
-    attempt_id = (
-        ChargeAttempt.objects.filter(
-            subscription_id=decision.subscription_id, period_index=decision.period_index
+_NOT_LOOKED_UP = object()
+
+
+def _with_current_attempt(queryset: Any) -> Any:
+    """Subscriptions annotated with the ID of their current period's attempt."""
+    return queryset.annotate(
+        current_attempt_id=Subquery(
+            ChargeAttempt.objects.filter(
+                subscription=OuterRef("pk"), period_index=OuterRef("period_index")
+            ).values("pk")[:1]
         )
-        .values_list("pk", flat=True)
-        .first()
     )
+
+
+def _current_attempt(subscription: Subscription) -> ChargeAttempt | None:
+    """The attempt for the subscription's current period, if there is one."""
+    if getattr(subscription, "current_attempt_id", _NOT_LOOKED_UP) is None:
+        return None
+    return ChargeAttempt.objects.filter(
+        subscription=subscription, period_index=subscription.period_index
+    ).first()
+
+
+def _record(decision: Decision, run: RenewalRun | None, now: datetime) -> None:
+    attempt_id = decision.attempt_id
+    if attempt_id is None:
+        attempt_id = (
+            ChargeAttempt.objects.filter(
+                subscription_id=decision.subscription_id,
+                period_index=decision.period_index,
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
     values = {
         "period_index": decision.period_index,
         "attempt_id": attempt_id,
@@ -1045,8 +1164,18 @@ def _record(decision: Decision, run: RenewalRun | None, now: datetime) -> None:
             subscription_id=decision.subscription_id, **values
         )
     else:
-        RenewalDecision.objects.update_or_create(
-            run=run, subscription_id=decision.subscription_id, defaults=values
+        # One statement (INSERT ... ON CONFLICT DO UPDATE) instead of a locked
+        # read, a savepoint and a write: a run decides a subscription once,
+        # but a redelivered Celery task may decide it again.
+        RenewalDecision.objects.bulk_create(
+            [
+                RenewalDecision(
+                    run=run, subscription_id=decision.subscription_id, **values
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["run", "subscription"],
+            update_fields=list(values),
         )
 
 
@@ -1062,9 +1191,9 @@ def renew_claimed(
     """Decide one subscription this worker has leased; None if the lease was lost."""
     config = config or RenewalConfig.from_settings()
     try:
-        subscription = Subscription.objects.select_related("contract").get(
-            pk=subscription_id, claim_token=token
-        )
+        subscription = _with_current_attempt(
+            Subscription.objects.select_related("contract")
+        ).get(pk=subscription_id, claim_token=token)
     except Subscription.DoesNotExist:
         return None
     try:
@@ -1127,10 +1256,11 @@ def _worker(
     budget: _Budget,
     progress: Callable[[Decision], None] | None,
     own_connection: bool,
+    batch_size: int,
 ) -> None:
     try:
         while True:
-            size = budget.take(config.batch_size)
+            size = budget.take(batch_size)
             if size == 0:
                 return
             claimed = claim_next_batch(now, size=size, run=run, lease=config.lease)
@@ -1221,7 +1351,16 @@ def run_renewals(
     run = start_run(now, trigger)
     report.run_id = run.pk
     budget = _Budget(limit)
+    batch_size = config.batch_size
+    if concurrency > 1:
+        due = count_due(now)
+        if limit is not None:
+            due = min(due, limit)
+        # Whole batches of batch_size would leave most threads idle in the
+        # last round; a few batches per thread keep them all busy to the end.
+        batch_size = max(1, min(batch_size, -(-due // (concurrency * 4))))
     common = {
+        "batch_size": batch_size,
         "now": now,
         "run": run,
         "config": config,

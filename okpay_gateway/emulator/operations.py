@@ -156,14 +156,18 @@ def _lock_balances(
     sender: Wallet, receiver: Wallet, currency: str
 ) -> dict[int, Balance]:
     ids = sorted({sender.pk, receiver.pk})
-    for wallet_pk in ids:
-        Balance.objects.get_or_create(wallet_id=wallet_pk, currency=currency)
-    rows = (
+    query = (
         Balance.objects.select_for_update()
         .filter(wallet_id__in=ids, currency=currency)
         .order_by("pk")
     )
-    return {row.wallet_id: row for row in rows}
+    rows = {row.wallet_id: row for row in query}
+    if len(rows) == len(ids):
+        return rows
+    # A wallet without a row in this currency yet: create it, then lock again.
+    for wallet_pk in ids:
+        Balance.objects.get_or_create(wallet_id=wallet_pk, currency=currency)
+    return {row.wallet_id: row for row in query.all()}
 
 
 def transfer(
@@ -451,6 +455,14 @@ def contract_operations(
 
 
 def _expire_if_due(contract_id: int | None, now: datetime) -> None:
+    # Most agreements are nowhere near their end: one plain read decides
+    # whether the locking transaction is needed at all.
+    if not Contract.objects.filter(
+        pk=contract_id or 0,
+        status=ContractStatus.ACTIVE,
+        end_date__lt=rules.windows_at(now).day.date(),
+    ).exists():
+        return
     with transaction.atomic():
         contract = (
             Contract.objects.select_for_update()

@@ -16,6 +16,7 @@ okpay_gateway.E008 the vendored WSDL file is missing
 okpay_gateway.E009 ``SESSION_FACTORY`` cannot be imported
 okpay_gateway.E010 the settings are refused for another reason
 okpay_gateway.W001 a live URL (verify, API, checkout) is not https
+okpay_gateway.W002 ``STANDALONE`` is False but no ``SETTINGS_PROVIDER`` is set
 =================  =========================================================
 
 Standalone settings: a shop that configures OKPAY only through plugins
@@ -40,6 +41,7 @@ from django.apps import AppConfig
 from django.conf import settings as django_settings
 from django.core import checks as django_checks
 from django.core.checks import CheckMessage, Error
+from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
 from okpay_gateway.conf import SETTINGS_NAME, settings_from_mapping
@@ -141,6 +143,17 @@ def check_gateway_mapping(values: Mapping[str, Any]) -> list[CheckMessage]:
                 hint="Set them (read the password from the environment), or set "
                 '"STANDALONE": False when OKPAY is configured only through plugins.',
                 id=_id("E002"),
+            )
+        )
+    if not standalone and not values.get("SETTINGS_PROVIDER"):
+        messages.append(
+            CheckWarning(
+                "OKPAY is configured through plugins but SETTINGS_PROVIDER is not "
+                "set: renewal workers and okpay_renew cannot find a channel's "
+                "wallet unless a plugin was built in the same process.",
+                hint='"SETTINGS_PROVIDER": '
+                '"okpay_gateway.contrib.saleor.channel_settings.for_channel"',
+                id=_id("W002"),
             )
         )
     if environment is Environment.LIVE and values.get("ACCEPT_TEST_IPN"):

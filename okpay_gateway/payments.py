@@ -34,6 +34,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from okpay_gateway import clients, conf, exceptions, signals
 from okpay_gateway.models import (
@@ -109,9 +110,24 @@ def register_channel_settings(channel: str, okpay_settings: OkPaySettings) -> No
 
 
 def settings_for_channel(channel: str = "") -> OkPaySettings:
-    """Settings registered for ``channel``, else the shop-wide ``OKPAY_GATEWAY``."""
+    """The provider settings for ``channel``.
+
+    In order: what a plugin instance registered in this process; what
+    ``OKPAY_GATEWAY["SETTINGS_PROVIDER"]`` (a dotted path to
+    ``callable(channel) -> OkPaySettings | None``) finds, for processes that
+    never build a plugin themselves (Celery workers, ``okpay_renew``); the
+    shop-wide ``OKPAY_GATEWAY``. The provider is asked every time, so a
+    configuration saved elsewhere is seen at once.
+    """
     registered = _channel_settings.get(channel or "")
-    return registered if registered is not None else conf.get_settings()
+    if registered is not None:
+        return registered
+    provider_path = conf.setting("SETTINGS_PROVIDER")
+    if provider_path:
+        found = import_string(provider_path)(channel or "")
+        if found is not None:
+            return found
+    return conf.get_settings()
 
 
 def decline_message(code: str) -> str:

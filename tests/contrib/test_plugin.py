@@ -387,3 +387,43 @@ def test_order_fully_paid_subscription_line_starts_subscription(world, customer)
     assert subscription.amount == Decimal("19.90")
     assert subscription.currency == "USD"
     assert subscription.title == "Gold plan"
+
+
+def test_settings_provider_reads_saved_plugin_configuration(
+    world, settings, monkeypatch
+):
+    """A process that never built the plugin gets the channel's saved settings."""
+    from okpay_gateway import payments
+
+    monkeypatch.setattr(payments, "_channel_settings", {})
+    settings.PLUGINS = ["okpay_gateway.contrib.saleor.plugin.OkPayGatewayPlugin"]
+    settings.OKPAY_HOST_CHANNELS = [CHANNEL]
+    settings.OKPAY_GATEWAY = {
+        **settings.OKPAY_GATEWAY,
+        "SETTINGS_PROVIDER": "okpay_gateway.contrib.saleor.channel_settings.for_channel",
+    }
+    configure_plugin(read_timeout="12")
+
+    found = payments.settings_for_channel(CHANNEL)
+
+    assert found.wallet_id == MERCHANT_WALLET
+    assert found.read_timeout == 12
+    assert found.api_url == "http://okpay.emulator/okpay-emulator/OkPayAPI"
+
+
+def test_settings_provider_inactive_plugin_falls_back_to_shop_settings(
+    world, settings, monkeypatch
+):
+    """An inactive plugin gives no channel settings; the shop-wide ones are used."""
+    from okpay_gateway import conf, payments
+
+    monkeypatch.setattr(payments, "_channel_settings", {})
+    settings.PLUGINS = ["okpay_gateway.contrib.saleor.plugin.OkPayGatewayPlugin"]
+    settings.OKPAY_HOST_CHANNELS = [CHANNEL]
+    settings.OKPAY_GATEWAY = {
+        **settings.OKPAY_GATEWAY,
+        "SETTINGS_PROVIDER": "okpay_gateway.contrib.saleor.channel_settings.for_channel",
+    }
+    configure_plugin(active=False, read_timeout="12")
+
+    assert payments.settings_for_channel(CHANNEL) == conf.get_settings()

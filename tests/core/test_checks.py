@@ -66,8 +66,14 @@ def test_check_settings_missing_credentials_is_e002(production):
 
 
 def test_check_settings_plugins_only_skips_credentials(production):
-    """STANDALONE=False (plugin-only shops) does not require credentials."""
-    assert _ids(production, STANDALONE=False) == []
+    """STANDALONE=False (plugin-only shops) with a settings provider needs nothing else."""
+    provider = "okpay_gateway.contrib.saleor.channel_settings.for_channel"
+    assert _ids(production, STANDALONE=False, SETTINGS_PROVIDER=provider) == []
+
+
+def test_check_settings_plugins_only_without_provider_warns(production):
+    """Plugin-only shops are warned that workers cannot find channel settings."""
+    assert _ids(production, STANDALONE=False) == ["okpay_gateway.W002"]
 
 
 def test_check_settings_absent_setting_is_clean(production):

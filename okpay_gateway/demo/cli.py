@@ -69,16 +69,11 @@ def _url_host(host: str) -> str:
 
 
 def _bind(host: str, port: int) -> socketserver.BaseServer:
-    # Django's WSGIServer needs no configured settings to bind; the app is set
-    # once Django is set up with the URL this socket got.
-    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
+    # The server needs no configured settings to bind; the app is set once
+    # Django is set up with the URL this socket got.
+    from okpay_gateway.http_server import bind
 
-    server_cls = type(
-        "ThreadingWSGIServer",
-        (socketserver.ThreadingMixIn, WSGIServer),
-        {"daemon_threads": True},
-    )
-    return server_cls((host, port), WSGIRequestHandler, ipv6=":" in host)
+    return bind(host, port)
 
 
 def _configure_django(data_dir: Path, base_url: str) -> None:

@@ -142,15 +142,11 @@ def _delivery_loop(stop: threading.Event) -> None:
 
 
 def _make_server(host: str, port: int) -> socketserver.BaseServer:
-    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
     from django.core.wsgi import get_wsgi_application
 
-    server_cls = type(
-        "ThreadingWSGIServer",
-        (socketserver.ThreadingMixIn, WSGIServer),
-        {"daemon_threads": True},
-    )
-    server = server_cls((host, port), WSGIRequestHandler, ipv6=":" in host)
+    from okpay_gateway.http_server import bind
+
+    server = bind(host, port)
     server.set_app(get_wsgi_application())
     return server
 

@@ -6,8 +6,7 @@
 What it sets up, all on loopback:
 
 * the OKPAY emulator as its own process (``okpay-gateway emulator --port 0
-  --seed FILE --data-dir TMP``) with a merchant wallet, ten customers and one
-  active agreement per message;
+  --seed FILE --data-dir TMP``) with a merchant wallet, ten customers and one active agreement per message;
 * ``2 × --messages + --warmup`` charges through its SOAP API with
   :class:`OkPayClient`; the emulator sends each ``payment`` IPN to a small
   collector in this process, which keeps the exact bodies. They are genuine
@@ -30,22 +29,26 @@ clients (another ``--messages`` distinct IPNs), each time to
 * the webhook, ``/okpay/ipn/``: the full pipeline (store, parse, postback,
   checks, dedupe keys, the payment completed, signals).
 
-It prints, per database and per mode, requests per second of both, their
-ratio (webhook / floor) and the mean time per request, then what the shop
-stored: every webhook answer must be 200, every webhook row ``processed``
-and VERIFIED, every payment ``completed``, every floor postback VERIFIED.
-Anything else is printed too (and the exit status is 1), so the figure
-cannot hide failed or duplicate deliveries.
+It prints, per database and per mode, requests per second of both, the mean
+time per request as a client sees it, the CPU time the shop process and the
+emulator process spent per request (Linux ``/proc``) and the throughput
+ratio webhook / floor; then what the shop stored: every webhook answer must
+be 200, every webhook row ``processed`` and VERIFIED, every payment
+``completed``, every floor postback VERIFIED. Anything else is printed too
+(and the exit status is 1), so the figure cannot hide failed or duplicate
+deliveries. The load average before and after is printed last.
 
-Every process shares the machine: client threads, the shop and the emulator
-(which answers each postback) compete for the same cores, so the figures are
-a comparison between the two handlers, not a capacity figure for a server.
+Client threads, the shop and the emulator (which answers each postback)
+share the machine's cores, so the figures compare the two handlers; they are
+not a capacity figure for a server. On a busy machine the CPU-per-request
+columns are steadier than the rates.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -192,16 +195,17 @@ def _seed(count: int, ipn_url: str) -> dict[str, object]:
     }
 
 
-def start_emulator(tmp: Path, seed: dict[str, object]) -> tuple[object, str]:
+def start_emulator(
+    tmp: Path, seed: dict[str, object]
+) -> tuple[subprocess.Popen[bytes], str]:
     seed_file = tmp / "seed.json"
     seed_file.write_text(json.dumps(seed), encoding="utf-8")
     log = tmp / "emulator.log"
+    launcher = ["-m", "okpay_gateway.cli", "emulator"]
     proc = _spawn(
         [
             sys.executable,
-            "-m",
-            "okpay_gateway.cli",
-            "emulator",
+            *launcher,
             "--port",
             "0",
             "--seed",
@@ -299,10 +303,22 @@ def write_fixture(path: Path, charges: list[Charge], seed: dict) -> None:
 # --- replaying ------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc; None elsewhere)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    # Fields after the parenthesised command name; utime and stime are 14, 15.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     seconds: float
     statuses: Counter
+    cpu: dict[str, float | None]
 
     def rate(self, count: int) -> float:
         return count / self.seconds
@@ -310,9 +326,23 @@ class Run:
     def ms_per_request(self, count: int, threads: int) -> float:
         return self.seconds * 1000 * threads / count
 
+    def cpu_ms(self, name: str, count: int) -> str:
+        value = self.cpu.get(name)
+        return "n/a" if value is None else f"{value * 1000 / count:4.1f}"
 
-def replay(url: str, bodies: list[tuple[bytes, str]], threads: int) -> Run:
-    """POST every body once from ``threads`` clients; wall time and answer codes."""
+
+def replay(
+    url: str,
+    bodies: list[tuple[bytes, str]],
+    threads: int,
+    pids: dict[str, int] | None = None,
+) -> Run:
+    """POST every body once from ``threads`` clients.
+
+    Returns the wall time, the answer codes and the CPU time each process in
+    ``pids`` spent meanwhile.
+    """
+    pids = pids or {}
     lock = threading.Lock()
     pending = iter(bodies)
     statuses: Counter = Counter()
@@ -332,7 +362,10 @@ def replay(url: str, bodies: list[tuple[bytes, str]], threads: int) -> Run:
             body, content_type = item
             try:
                 response = session.post(
-                    url, data=body, headers={"Content-Type": content_type}, timeout=TIMEOUT
+                    url,
+                    data=body,
+                    headers={"Content-Type": content_type},
+                    timeout=TIMEOUT,
                 )
                 mine[response.status_code] += 1
             except requests.RequestException as exc:
@@ -345,10 +378,16 @@ def replay(url: str, bodies: list[tuple[bytes, str]], threads: int) -> Run:
     for worker in workers:
         worker.start()
     start.wait()
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     began = time.perf_counter()
     for worker in workers:
         worker.join()
-    return Run(time.perf_counter() - began, statuses)
+    seconds = time.perf_counter() - began
+    cpu: dict[str, float | None] = {}
+    for name, pid in pids.items():
+        after, before = cpu_seconds(pid), cpu_before[name]
+        cpu[name] = None if after is None or before is None else after - before
+    return Run(seconds, statuses, cpu)
 
 
 # --- databases ---------------------------------------------------------------------
@@ -421,6 +460,7 @@ def _fmt_counts(counts: dict | Counter) -> str:
 def bench_database(
     label: str,
     shop_url: str,
+    pids: dict[str, int],
     warm: list[tuple[bytes, str]],
     sequential: list[tuple[bytes, str]],
     concurrent: list[tuple[bytes, str]],
@@ -437,20 +477,24 @@ def bench_database(
 
     print(f"\n{label}")
     for mode, bodies, clients in (
-        ("sequential, 1 client ", sequential, 1),
+        ("sequential, 1 client", sequential, 1),
         (f"concurrent, {threads} clients", concurrent, threads),
     ):
-        floor = replay(floor_url, bodies, clients)
-        webhook = replay(webhook_url, bodies, clients)
+        floor = replay(floor_url, bodies, clients, pids)
+        webhook = replay(webhook_url, bodies, clients, pids)
         floor_statuses.update(floor.statuses)
         webhook_statuses.update(webhook.statuses)
         n = len(bodies)
+        print(f"  {mode}, {n} IPNs:")
+        for name, run in (("webhook", webhook), ("floor", floor)):
+            print(
+                f"    {name:<8}{run.rate(n):7.1f} req/s  "
+                f"{run.ms_per_request(n, clients):6.1f} ms/request  "
+                f"CPU per request: shop {run.cpu_ms('shop', n)} ms, "
+                f"emulator {run.cpu_ms('emulator', n)} ms"
+            )
         print(
-            f"  {mode}: webhook {webhook.rate(n):7.1f} req/s "
-            f"({webhook.ms_per_request(n, clients):5.1f} ms/req)   "
-            f"floor {floor.rate(n):7.1f} req/s "
-            f"({floor.ms_per_request(n, clients):5.1f} ms/req)   "
-            f"webhook/floor {webhook.rate(n) / floor.rate(n):.2f}"
+            f"    webhook/floor throughput ratio {webhook.rate(n) / floor.rate(n):.2f}"
         )
 
     stats = requests.get(shop_url + "bench/stats", timeout=TIMEOUT).json()
@@ -494,6 +538,7 @@ def main() -> int:
     total = args.warmup + 2 * args.messages
 
     ok = True
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="okpay-bench-ipn-") as tmp_name:
         tmp = Path(tmp_name)
         collector = _Collector()
@@ -532,7 +577,13 @@ def main() -> int:
                 try:
                     ok = (
                         bench_database(
-                            label, shop_url, warm, sequential, concurrent, args.threads
+                            label,
+                            shop_url,
+                            {"shop": shop.pid, "emulator": emulator.pid},
+                            warm,
+                            sequential,
+                            concurrent,
+                            args.threads,
                         )
                         and ok
                     )
@@ -544,6 +595,12 @@ def main() -> int:
             _stop(emulator)
             collector.shutdown()
             collector.server_close()
+    load_after = os.getloadavg()
+    print(
+        f"\nLoad average (1, 5, 15 min): before "
+        f"{', '.join(f'{x:.2f}' for x in load_before)}; after "
+        f"{', '.join(f'{x:.2f}' for x in load_after)} ({os.cpu_count()} CPUs)"
+    )
     return 0 if ok else 1
 
 

@@ -10,6 +10,9 @@ active ``Contract`` per agreement, a ``Payment`` in ``sending`` per charge,
 as the renewal engine leaves them before OKPAY's IPN arrives), then serves
 Django's threaded WSGI server on a free loopback port and prints
 ``SHOP_URL http://127.0.0.1:<port>/``. SIGTERM stops it.
+
+It is served by :mod:`okpay_gateway.http_server`, like the emulator and the
+demo (threads, TCP_NODELAY).
 """
 
 from __future__ import annotations
@@ -91,15 +94,17 @@ def main() -> int:
     _configure(args)
 
     from django.core.management import call_command
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
     from django.core.wsgi import get_wsgi_application
     from django.db import connections
+
+    from okpay_gateway import http_server
 
     call_command("migrate", interactive=False, verbosity=0)
     _load_fixture(args.fixture, args.wallet_id)
     connections.close_all()
 
-    server = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler)
+    # The same threaded, TCP_NODELAY server as the emulator and the demo.
+    server = http_server.bind("127.0.0.1", 0)
     server.set_app(get_wsgi_application())
 
     def _terminate(signum: int, frame: object) -> None:

@@ -168,6 +168,7 @@ def test_celery_workers_with_redis_charge_every_subscription_once(okpay):
     require_service("Redis", "127.0.0.1", 6379)
     # celery comes with the test command's extras: missing it is a failure.
     import celery  # noqa: F401
+
     queue = f"okpay-test-{uuid.uuid4().hex[:8]}"
     os.environ["OKPAY_TEST_QUEUE"] = queue
     okpay.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"

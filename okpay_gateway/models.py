@@ -7,8 +7,12 @@ anything looks at it, and every money movement leaves ``PaymentEvent`` rows
 
 from __future__ import annotations
 
+import django
 from django.conf import settings
 from django.db import models
+
+# Django 5.1 renamed CheckConstraint(check=...) to condition=...; 4.2 is supported.
+_CHECK = "condition" if django.VERSION >= (5, 1) else "check"
 
 
 class VerificationResult(models.TextChoices):
@@ -392,7 +396,7 @@ class Subscription(models.Model):
                 name="okpay_subscription_origin",
             ),
             models.CheckConstraint(
-                condition=models.Q(amount__gt=0), name="okpay_subscription_amount"
+                **{_CHECK: models.Q(amount__gt=0)}, name="okpay_subscription_amount"
             ),
         ]
 

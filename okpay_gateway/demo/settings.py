@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import okpay_gateway
+from okpay_gateway.sqlite import shared_file_options
 
 DATA_DIR = Path(os.environ.get("OKPAY_DEMO_DATA_DIR", ".okpay-demo")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -115,11 +116,7 @@ DATABASES = {
         "NAME": DATA_DIR / "demo.sqlite3",
         # Server threads, the IPN sender and the renewal thread share one
         # file: IMMEDIATE transactions plus WAL keep "database is locked" away.
-        "OPTIONS": {
-            "timeout": 30,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL;",
-        },
+        "OPTIONS": shared_file_options(timeout=30),
     }
 }
 

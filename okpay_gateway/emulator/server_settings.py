@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import okpay_gateway
+from okpay_gateway.sqlite import shared_file_options
 
 DATA_DIR = Path(os.environ.get("OKPAY_EMULATOR_DATA_DIR", ".okpay-emulator")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -82,11 +83,7 @@ DATABASES = {
         "NAME": DATA_DIR / "emulator.sqlite3",
         # The HTTP threads and the IPN delivery loop share one file; IMMEDIATE
         # transactions plus WAL keep them from failing with "database is locked".
-        "OPTIONS": {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL;",
-        },
+        "OPTIONS": shared_file_options(timeout=20),
     }
 }
 

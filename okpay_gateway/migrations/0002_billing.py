@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import django
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+
+# Django 5.1 renamed CheckConstraint(check=...) to condition=...; 4.2 is supported.
+_CHECK = "condition" if django.VERSION >= (5, 1) else "check"
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -272,7 +276,7 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="subscription",
             constraint=models.CheckConstraint(
-                condition=models.Q(("amount__gt", 0)), name="okpay_subscription_amount"
+                **{_CHECK: models.Q(("amount__gt", 0))}, name="okpay_subscription_amount"
             ),
         ),
         migrations.AddConstraint(

@@ -16,33 +16,28 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from okpay_gateway.provider.currencies import MONEY_MAX_LENGTH, normalize_currency
+from okpay_gateway.provider.currencies import (
+    CENT,
+    MONEY_MAX_LENGTH,
+    normalize_currency,
+)
 from okpay_gateway.provider.fees import FeeSplit, split_payment
 
-TEXT_MAX_LENGTH = 127  # A3
-ARTICLE_MAX_LENGTH = 40
-ITEM_TYPE_MAX_LENGTH = 64
-QUANTITY_MAX = 99_999_999
+# The link rules are the provider's: the emulator reads what the builder writes.
+from okpay_gateway.provider.links import (
+    ARTICLE_MAX_LENGTH,
+    ITEM_TYPE_MAX_LENGTH,
+    PAYER_FIELDS,
+    QUANTITY_MAX,
+    TEXT_MAX_LENGTH,
+)
+
 MAX_ITEMS = 100
-CENT = Decimal("0.01")
 
 KIND_PAYMENT = "payment"
 KIND_PREAPPROVED = "preapproved"
 KIND_SUBSCRIPTION = "subscription"
 
-PAYER_FIELDS: tuple[str, ...] = (
-    "ok_payer_first_name",
-    "ok_payer_last_name",
-    "ok_payer_business_name",
-    "ok_payer_email",
-    "ok_payer_phone",
-    "ok_payer_country",
-    "ok_payer_country_code",
-    "ok_payer_city",
-    "ok_payer_state",
-    "ok_payer_street",
-    "ok_payer_zip",
-)
 
 _WALLET_RE = re.compile(r"OK[0-9]{9}")
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")

@@ -35,10 +35,10 @@ from okpay_gateway.emulator.models import (
 from okpay_gateway.emulator.models import Sequence as IdSequence
 from okpay_gateway.emulator.rules import FaultCode
 from okpay_gateway.emulator.settings import get_settings
+from okpay_gateway.provider.currencies import CENT
 
 logger = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 CHARGE_OPERATION_NAME = "Preapproved Payment"
 TRANSFER_OPERATION_NAME = "Transfer"
 

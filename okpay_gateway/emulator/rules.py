@@ -29,9 +29,9 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from okpay_gateway.provider.auth import security_token
+from okpay_gateway.provider.currencies import CENT
 from okpay_gateway.provider.fees import fee_for
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 

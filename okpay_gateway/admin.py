@@ -17,12 +17,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from okpay_gateway import clients, payments
+from okpay_gateway.admin_pages import ShowOnlyAdmin, object_or_404
 from okpay_gateway.exceptions import OkPayError
 from okpay_gateway.models import (
     CLOSED_CONTRACT_STATUSES,
@@ -54,7 +54,7 @@ class ChargeForm(forms.Form):
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(ShowOnlyAdmin):
     change_list_template = "okpay_gateway/admin/contract_change_list.html"
     change_form_template = "okpay_gateway/admin/contract_change_form.html"
     list_display = (
@@ -262,11 +262,28 @@ class ContractAdmin(admin.ModelAdmin):
             return False
         return True
 
+    def _closed(
+        self, request: HttpRequest, contract: Contract, action: str
+    ) -> HttpResponse:
+        state = (
+            f"is closed ({contract.get_status_display().lower()})"
+            if contract.status in CLOSED_CONTRACT_STATUSES
+            else "is not approved yet"
+        )
+        self.message_user(
+            request,
+            f"Agreement {contract} {state}: it cannot be {action}.",
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(self._change_url(contract))
+
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        contract = get_object_or_404(Contract, pk=object_id)
-        if request.method == "POST" and contract.status not in CLOSED_CONTRACT_STATUSES:
+        contract = object_or_404(self, request, object_id)
+        if contract.status in CLOSED_CONTRACT_STATUSES:
+            return self._closed(request, contract, "canceled")
+        if request.method == "POST":
             if self._cancel(request, contract, request.POST.get("comment", "")[:200]):
                 self.message_user(request, f"Agreement {contract} canceled for good.")
             return HttpResponseRedirect(self._change_url(contract))
@@ -287,6 +304,13 @@ class ContractAdmin(admin.ModelAdmin):
         open_contracts = [
             c for c in queryset if c.status not in CLOSED_CONTRACT_STATUSES
         ]
+        if not open_contracts:
+            self.message_user(
+                request,
+                "None of the selected agreements is open; nothing to cancel.",
+                messages.WARNING,
+            )
+            return None
         if request.POST.get("confirmed") == "yes":
             done = sum(
                 self._cancel(request, contract, request.POST.get("comment", "")[:200])
@@ -310,7 +334,9 @@ class ContractAdmin(admin.ModelAdmin):
     def charge_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        contract = get_object_or_404(Contract, pk=object_id)
+        contract = object_or_404(self, request, object_id)
+        if contract.status != ContractStatus.ACTIVE:
+            return self._closed(request, contract, "charged")
         form = ChargeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -384,7 +410,7 @@ class PaymentEventInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ShowOnlyAdmin):
     list_display = (
         "invoice",
         "amount",
@@ -424,7 +450,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ShowOnlyAdmin):
     list_display = (
         "received_at",
         "ipn_id",

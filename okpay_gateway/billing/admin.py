@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from okpay_gateway.admin_pages import ShowOnlyAdmin
 from okpay_gateway.models import (
     ChargeAttempt,
     RenewalDecision,
@@ -107,7 +108,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChargeAttempt)
-class ChargeAttemptAdmin(admin.ModelAdmin):
+class ChargeAttemptAdmin(ShowOnlyAdmin):
     list_display = (
         "invoice",
         "subscription",
@@ -135,7 +136,7 @@ class ChargeAttemptAdmin(admin.ModelAdmin):
 
 
 @admin.register(RenewalRun)
-class RenewalRunAdmin(admin.ModelAdmin):
+class RenewalRunAdmin(ShowOnlyAdmin):
     list_display = (
         "id",
         "as_of",
@@ -157,7 +158,7 @@ class RenewalRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(RenewalDecision)
-class RenewalDecisionAdmin(admin.ModelAdmin):
+class RenewalDecisionAdmin(ShowOnlyAdmin):
     list_display = (
         "decided_at",
         "subscription",

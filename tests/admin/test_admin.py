@@ -21,6 +21,7 @@ from okpay_gateway.models import (
     NotificationState,
     Payment,
     PaymentStatus,
+    RenewalRun,
     VerificationResult,
 )
 from okpay_gateway.provider.ipn import encode_ipn
@@ -245,3 +246,82 @@ def test_admin_pages_never_show_api_password(admin_client, world, okpay_settings
         response = admin_client.get(url)
         assert response.status_code == 200, url
         assert MERCHANT_API_PASSWORD not in response.content.decode(), url
+
+
+@pytest.mark.parametrize("action", ["cancel", "charge"])
+@pytest.mark.parametrize("object_id", ["abc", "1%00", "4242.0", "99999"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_contract_action_pages_unknown_or_malformed_id_is_not_found(
+    admin_client, okpay_settings, action, object_id, method
+):
+    """Cancel and charge pages answer 404, not 500, for ids that are not agreements."""
+    local_contract(None, status=ContractStatus.ACTIVE, invoice="agr-present")
+    url = f"/admin/okpay_gateway/contract/{object_id}/{action}/"
+    response = getattr(admin_client, method)(url)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "status",
+    [ContractStatus.CANCELED, ContractStatus.EXPIRED, ContractStatus.FAILED],
+)
+def test_contract_cancel_and_charge_not_offered_for_closed_agreement(
+    admin_client, okpay_settings, status
+):
+    """A closed agreement gets no cancel confirmation or charge form, only a notice."""
+    contract = local_contract(None, status=status, invoice="agr-closed")
+    change_url = reverse("admin:okpay_gateway_contract_change", args=[contract.pk])
+    for name in ("cancel", "charge"):
+        url = reverse(f"admin:okpay_gateway_contract_{name}", args=[contract.pk])
+        response = admin_client.get(url, follow=True)
+        html = response.content.decode()
+        assert response.redirect_chain == [(change_url, 302)], name
+        assert "Yes, cancel for good" not in html
+        assert "Charge now" not in html
+        assert "is closed" in html
+    change_page = admin_client.get(change_url).content.decode()
+    assert "Cancel agreement" not in change_page
+    assert not Payment.objects.exists()
+
+
+def test_contract_cancel_action_only_closed_selected_offers_nothing(
+    admin_client, okpay_settings
+):
+    """Selecting only closed agreements says so instead of asking to confirm."""
+    contract = local_contract(None, status=ContractStatus.CANCELED, invoice="agr-x")
+    response = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "cancel_contracts", ACTION_CHECKBOX_NAME: [contract.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Yes, cancel for good" not in html
+    assert "None of the selected agreements is open" in html
+
+
+def test_read_only_change_pages_have_no_save_buttons(
+    admin_client, world, okpay_settings
+):
+    """Agreement, payment, IPN and renewal-run pages only show: no SAVE buttons."""
+    contract = local_contract(world)
+    payment = payments.charge_contract(
+        contract,
+        amount=Decimal("2.00"),
+        invoice="inv-ro",
+        okpay_settings=okpay_settings,
+    )
+    notification = _stored_ipn()
+    urls = [
+        reverse("admin:okpay_gateway_contract_change", args=[contract.pk]),
+        reverse("admin:okpay_gateway_payment_change", args=[payment.pk]),
+        reverse("admin:okpay_gateway_notification_change", args=[notification.pk]),
+    ]
+    run = RenewalRun.objects.create(started_at=timezone.now(), as_of=timezone.now())
+    urls.append(reverse("admin:okpay_gateway_renewalrun_change", args=[run.pk]))
+    for url in urls:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert 'name="_save"' not in html, url
+        assert 'name="_continue"' not in html, url
+        assert 'name="_addanother"' not in html, url

@@ -19,13 +19,15 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from okpay_gateway import clients, payments
+from okpay_gateway import alerts, clients, payments
 from okpay_gateway.admin_pages import ShowOnlyAdmin, object_or_404
 from okpay_gateway.exceptions import OkPayError
 from okpay_gateway.models import (
     CLOSED_CONTRACT_STATUSES,
+    ConfigurationAlert,
     Contract,
     ContractStatus,
     Notification,
@@ -172,6 +174,7 @@ class ContractAdmin(ShowOnlyAdmin):
             }
         )
         context = {
+            "okpay_alerts": alerts.open_alerts(),
             "okpay_counts": [
                 (ContractStatus(status).label, status, count)
                 for status, count in counts.items()
@@ -555,6 +558,35 @@ class NotificationAdmin(ShowOnlyAdmin):
     @admin.action(description="Re-process (skip verification when already trusted)")
     def reprocess_notifications(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._run(request, queryset, "reprocess")
+
+
+# --- configuration alerts ---------------------------------------------------------
+
+
+@admin.register(ConfigurationAlert)
+class ConfigurationAlertAdmin(ShowOnlyAdmin):
+    list_display = (
+        "code",
+        "channel",
+        "message",
+        "occurrences",
+        "first_seen_at",
+        "last_seen_at",
+        "resolved_at",
+    )
+    list_filter = ("code", "channel", ("resolved_at", admin.EmptyFieldListFilter))
+    readonly_fields = (*list_display, "operation")
+    actions = ("resolve_alerts",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Mark resolved (the configuration is fixed)")
+    def resolve_alerts(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = queryset.filter(resolved_at__isnull=True).update(
+            resolved_at=timezone.now()
+        )
+        self.message_user(request, f"{done} alert(s) resolved.")
 
 
 # The subscription pages live with the renewal engine; importing the module

@@ -15,6 +15,7 @@ from okpay_gateway.emulator.models import Contract as EmuContract
 from okpay_gateway.emulator.models import IpnMessage, Wallet
 from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.models import (
+    ConfigurationAlert,
     Contract,
     ContractStatus,
     Notification,
@@ -325,3 +326,36 @@ def test_read_only_change_pages_have_no_save_buttons(
         assert 'name="_save"' not in html, url
         assert 'name="_continue"' not in html, url
         assert 'name="_addanother"' not in html, url
+
+
+def test_configuration_alert_flagged_on_agreements_page_until_resolved(
+    admin_client, world, okpay_settings
+):
+    """A refused API password shows as a flag on the agreements list until resolved."""
+    from okpay_gateway import alerts
+    from okpay_gateway.exceptions import AuthenticationFailed
+
+    for _ in range(3):
+        alerts.configuration_failed(
+            channel="shop-eu",
+            exc=AuthenticationFailed(fault_code="Authentication_Failed"),
+        )
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert 'data-alert="authentication_failed"' in html
+    assert "channel shop-eu" in html
+    assert "Seen 3 times" in html
+
+    alert_list = reverse("admin:okpay_gateway_configurationalert_changelist")
+    admin_client.post(
+        alert_list,
+        {
+            "action": "resolve_alerts",
+            ACTION_CHECKBOX_NAME: list(
+                ConfigurationAlert.objects.values_list("pk", flat=True)
+            ),
+        },
+    )
+    assert (
+        "okpay-configuration-alert"
+        not in admin_client.get(reverse(CHANGELIST)).content.decode()
+    )

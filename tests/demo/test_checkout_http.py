@@ -31,6 +31,10 @@ def test_form_checkout_through_okpay_marks_order_paid(demo: DemoServer):
     assert "/orders/" in back.url
     assert _status(back.text) == "paid"
     assert "Thank you: your order is paid." in back.text
+    # The shopper reads how they paid, not which API the storefront used.
+    assert "Payment method</dt><dd>OKPAY billing agreement" in back.text
+    for jargon in ("GraphQL", "checkoutComplete", "Server-side form"):
+        assert jargon not in back.text.split("<main", 1)[1]
 
     account = shopper.get("/account/").text
     assert re.search(r'data-subscription="\d+" data-status="active"', account)

@@ -37,6 +37,34 @@ from okpay_gateway.models import (
 
 logger = logging.getLogger(__name__)
 
+# How much of a body that is not text the IPN page shows (escaped / as hex).
+BODY_PREVIEW_BYTES = 4096
+BODY_HEX_BYTES = 256
+
+
+def readable_text(raw: bytes) -> str | None:
+    """``raw`` as text when it is UTF-8 made of printable characters, else None.
+
+    Decoding anything else with replacement characters would show mojibake
+    that hides what was actually received.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if all(char.isprintable() or char in "\r\n\t" for char in text):
+        return text
+    return None
+
+
+def escaped_bytes(raw: bytes) -> str:
+    """Printable ASCII as itself, every other byte as ``\\xNN``."""
+    return "".join(
+        chr(byte) if 0x20 <= byte < 0x7F and byte != 0x5C else f"\\x{byte:02x}"
+        for byte in raw
+    )
+
+
 # Header names whose values are never shown (they may carry credentials).
 _HIDDEN_HEADERS = ("authorization", "cookie", "proxy-authorization")
 
@@ -537,9 +565,22 @@ class NotificationAdmin(ShowOnlyAdmin):
     @admin.display(description="Body")
     def body_text(self, obj: Notification) -> str:
         raw = bytes(obj.body or b"")
+        text = readable_text(raw)
+        if text is not None:
+            return format_html(
+                "<pre style='white-space:pre-wrap'>{}</pre>", text.replace("&", "&\n")
+            )
+        shown = raw[:BODY_PREVIEW_BYTES]
+        more = len(raw) - len(shown)
         return format_html(
-            "<pre style='white-space:pre-wrap'>{}</pre>",
-            raw.decode("utf-8", errors="replace").replace("&", "&\n"),
+            "<p class='okpay-binary-body'>Not text: {} bytes, shown escaped{}.</p>"
+            "<pre style='white-space:pre-wrap;overflow-wrap:anywhere'>{}</pre>"
+            "<p>Hex of the first {} bytes:</p><pre>{}</pre>",
+            len(raw),
+            f" (the first {len(shown)}; {more} more not shown)" if more else "",
+            escaped_bytes(shown),
+            min(len(raw), BODY_HEX_BYTES),
+            raw[:BODY_HEX_BYTES].hex(" ", 1),
         )
 
     @admin.display(description="Headers")

@@ -359,3 +359,24 @@ def test_configuration_alert_flagged_on_agreements_page_until_resolved(
         "okpay-configuration-alert"
         not in admin_client.get(reverse(CHANGELIST)).content.decode()
     )
+
+
+def test_notification_binary_body_shown_escaped_with_hex_not_mojibake(
+    admin_client, okpay_settings
+):
+    """A body that is not UTF-8 text is shown escaped and as hex, never mangled."""
+    body = b"ok_txn_id=1&junk=\xff\xfe\x00\x9c\xe2\x82"
+    notification = Notification.objects.create(
+        body=body,
+        content_type="application/octet-stream",
+        headers={},
+        received_at=timezone.now(),
+        state=NotificationState.MALFORMED,
+    )
+    html = admin_client.get(
+        reverse("admin:okpay_gateway_notification_change", args=[notification.pk])
+    ).content.decode()
+    assert "\ufffd" not in html
+    assert f"Not text: {len(body)} bytes, shown escaped." in html
+    assert "junk=\\xff\\xfe\\x00\\x9c\\xe2\\x82" in html
+    assert "ff fe 00 9c e2 82" in html

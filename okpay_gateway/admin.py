@@ -22,9 +22,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from okpay_gateway import alerts, clients, payments
+from okpay_gateway import alerts, clients, contracts, payments
 from okpay_gateway.admin_pages import ShowOnlyAdmin, object_or_404
-from okpay_gateway.exceptions import OkPayError
+from okpay_gateway.exceptions import InvalidTransition, OkPayError
 from okpay_gateway.models import (
     CLOSED_CONTRACT_STATUSES,
     ConfigurationAlert,
@@ -74,6 +74,22 @@ def _provider_settings(channel: str) -> Any:
 
 
 # --- contracts -------------------------------------------------------------------
+
+
+def _refresh_from_okpay(contract: Contract, client: Any) -> None:
+    """Bring the agreement's available amount and status up to date.
+
+    The available amount is OKPAY's figure for the limit windows around
+    OKPAY's own "now"; a copy stored at the last sync goes stale with every
+    charge, and recomputing it here would mix the shop's clock into windows
+    that only OKPAY's clock defines. So the page asks OKPAY each time.
+    """
+    pp = client.preapproved_payment_get(contract.okpay_id)
+    try:
+        contracts.sync_contract_from_provider(contract, pp)
+    except InvalidTransition as exc:
+        # Closed here, still active at OKPAY: shown as is; sync_contracts reports it.
+        logger.warning("OKPAY agreement %s: %s", contract.okpay_id, exc)
 
 
 class ChargeForm(forms.Form):
@@ -258,6 +274,7 @@ class ContractAdmin(ShowOnlyAdmin):
                 operations = list(
                     client.preapproved_payment_get_operations(contract.okpay_id)
                 )
+                _refresh_from_okpay(contract, client)
             except OkPayError as exc:
                 logger.warning(
                     "OKPAY operations of %s unavailable: %s",
@@ -268,8 +285,14 @@ class ContractAdmin(ShowOnlyAdmin):
                     "OKPAY's list of operations could not be fetched right now "
                     f"({exc.user_message}). The ledger below is complete."
                 )
+        # Transactions dated on OKPAY's clock too, the clock of the operations
+        # below (the emulator's can be moved; a real OKPAY's may drift).
+        okpay_dates = {op.id: op.date for op in operations}
+        events = list(ledger.order_by("created_at", "pk"))
+        for event in events:
+            event.okpay_date = okpay_dates.get(event.okpay_txn_id)
         return {
-            "okpay_ledger": ledger.order_by("created_at", "pk"),
+            "okpay_ledger": events,
             "okpay_operations": operations,
             "okpay_operations_error": operations_error,
             "okpay_can_act": contract.status == ContractStatus.ACTIVE,

@@ -109,6 +109,12 @@ def test_contract_change_page_shows_ledger_and_live_operations(
     assert f"<td>{payment.okpay_txn_id}</td>" in html
     assert "Operations at OKPAY" in html
     assert "could not be fetched" not in html
+    # The charge's row carries OKPAY's time of it, the clock of the operations.
+    txn = EmuTransaction.objects.get(invoice="inv-admin-1")
+    assert (
+        f'<td class="okpay-ledger__okpay-date">{txn.created_at:%Y-%m-%d %H:%M:%S}</td>'
+        in html
+    )
 
 
 def test_contract_change_page_operations_unavailable_shown_politely(
@@ -380,3 +386,25 @@ def test_notification_binary_body_shown_escaped_with_hex_not_mojibake(
     assert f"Not text: {len(body)} bytes, shown escaped." in html
     assert "junk=\\xff\\xfe\\x00\\x9c\\xe2\\x82" in html
     assert "ff fe 00 9c e2 82" in html
+
+
+def test_contract_change_page_available_amount_current_after_charges(
+    admin_client, world, okpay_settings
+):
+    """After charges the page shows what OKPAY says is left, not the last sync's copy."""
+    contract = local_contract(world, available_amount=Decimal("300.00"))
+    url = reverse("admin:okpay_gateway_contract_change", args=[contract.pk])
+    admin_client.post(
+        reverse("admin:okpay_gateway_contract_charge", args=[contract.pk]),
+        {"amount": "12.50"},
+    )
+    payments.charge_contract(
+        contract,
+        amount=Decimal("7.50"),
+        invoice="inv-avail",
+        okpay_settings=okpay_settings,
+    )
+    response = admin_client.get(url)
+    field = response.context["adminform"].form.instance.available_amount
+    assert field == Decimal("280.00")
+    assert "280.00" in response.content.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -408,3 +409,52 @@ def test_contract_change_page_available_amount_current_after_charges(
     field = response.context["adminform"].form.instance.available_amount
     assert field == Decimal("280.00")
     assert "280.00" in response.content.decode()
+
+
+def test_suspended_subscription_page_explains_and_offers_actions(
+    admin_client, world, okpay_settings
+):
+    """A suspended subscription says why, what happens next and what the merchant can do."""
+    from okpay_gateway.models import ChargeAttempt, Subscription
+
+    contract = local_contract(world)
+    now = timezone.now()
+    subscription = Subscription.objects.create(
+        contract=contract,
+        email="alice@example.com",
+        title="Hosting",
+        amount=Decimal("9.00"),
+        currency="USD",
+        interval_unit="month",
+        anchor=now,
+        period_index=2,
+        status="suspended",
+        consecutive_failures=3,
+        suspended_at=now,
+        next_charge_at=now + timedelta(days=7),
+    )
+    ChargeAttempt.objects.create(
+        subscription=subscription,
+        period_index=2,
+        invoice=f"{subscription.pk}-2",
+        amount=Decimal("9.00"),
+        currency="USD",
+        status="declined",
+        decline_code="insufficient_funds",
+    )
+    html = admin_client.get(
+        reverse("admin:okpay_gateway_subscription_change", args=[subscription.pk])
+    ).content.decode()
+    assert "after 3 failed renewal charge(s)" in html
+    assert "The OKPAY wallet does not hold enough money." in html
+    assert f"canceled on {subscription.next_charge_at:%Y-%m-%d %H:%M} UTC" in html
+    assert "mailto:alice@example.com" in html
+    assert "Cancel selected subscriptions" in html
+
+    admin_client.post(
+        reverse("admin:okpay_gateway_subscription_changelist"),
+        {"action": "cancel_subscriptions", ACTION_CHECKBOX_NAME: [subscription.pk]},
+    )
+    subscription.refresh_from_db()
+    assert subscription.status == "canceled"
+    assert subscription.end_reason == "merchant"

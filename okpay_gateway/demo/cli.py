@@ -21,6 +21,13 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
+from okpay_gateway.cli_args import (
+    CliError,
+    non_negative_seconds,
+    port_number,
+    prepare_data_dir,
+)
+
 logger = logging.getLogger(__name__)
 
 HELP = (
@@ -40,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=DEFAULT_PORT,
         help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free port)",
     )
@@ -52,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--renew-interval",
-        type=float,
+        type=non_negative_seconds,
         default=DEFAULT_RENEW_INTERVAL,
         metavar="SECONDS",
         help="seconds between automatic renewal passes; 0 turns them off "
@@ -148,14 +155,18 @@ def _print_banner(base_url: str, renew_interval: float, out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = sys.stdout
-    data_dir = Path(args.data_dir).expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    out, err = sys.stdout, sys.stderr
+    try:
+        data_dir = prepare_data_dir(args.data_dir)
+    except CliError as exc:
+        print(f"okpay-gateway demo: {exc}", file=err)
+        return 2
     try:
         server = _bind(args.host, args.port)
     except OSError as exc:
-        err = sys.stderr
-        print(f"Cannot listen on {args.host}:{args.port}: {exc}", file=err)
+        reason = exc.strerror or str(exc)
+        where = f"{args.host}:{args.port}"
+        print(f"okpay-gateway demo: cannot listen on {where}: {reason}", file=err)
         return 2
     port = server.server_address[1]
     base_url = f"http://{_url_host(args.host)}:{port}/"

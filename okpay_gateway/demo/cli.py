@@ -39,6 +39,7 @@ DEFAULT_PORT = 8000
 DEFAULT_DATA_DIR = ".okpay-demo"
 DEFAULT_RENEW_INTERVAL = 15.0
 DELIVERY_INTERVAL_SECONDS = 1.0
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +66,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds between automatic renewal passes; 0 turns them off "
         f"(default {DEFAULT_RENEW_INTERVAL:g})",
     )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="INFO",
+        help="level of okpay_gateway's log on the console; DEBUG adds the SOAP "
+        "envelopes (wallets and tokens masked) and every request (default INFO)",
+    )
 
 
 def _url_host(host: str) -> str:
@@ -83,8 +92,9 @@ def _bind(host: str, port: int) -> socketserver.BaseServer:
     return bind(host, port)
 
 
-def _configure_django(data_dir: Path, base_url: str) -> None:
+def _configure_django(data_dir: Path, base_url: str, log_level: str) -> None:
     os.environ["OKPAY_DEMO_DATA_DIR"] = str(data_dir)
+    os.environ["OKPAY_DEMO_LOG_LEVEL"] = log_level
     os.environ["OKPAY_DEMO_BASE_URL"] = base_url
     # Forced, not setdefault: a shell (or pytest) may export another project's
     # settings, and the demo must never run inside them by accident.
@@ -147,7 +157,7 @@ def _print_banner(base_url: str, renew_interval: float, out: TextIO) -> None:
     ]
     for row in seed.credentials():
         lines.append(
-            f"    {row['who']:<16} {row['where']:<22} login {row['login']}"
+            f"    {row['who']:<16} {row['where']:<26} login {row['login']}"
             f"  password {row['password']}  ({row['note']})"
         )
     lines.append("Press Ctrl-C to stop.")
@@ -170,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     port = server.server_address[1]
     base_url = f"http://{_url_host(args.host)}:{port}/"
-    _configure_django(data_dir, base_url)
+    _configure_django(data_dir, base_url, args.log_level)
 
     from django.core.management import call_command
     from django.core.wsgi import get_wsgi_application

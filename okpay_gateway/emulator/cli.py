@@ -116,6 +116,7 @@ def _print_banner(base_url: str, wallets: list[dict[str, object]], out: TextIO) 
         f"  Control page:   {base_url}control/",
         f"  Control API:    {base_url}control/api/",
         f"  IPN simulator:  {base_url}simulator/",
+        f"  Merchant page:  {base_url}merchant/",
         "  Wallets:",
     ]
     for row in wallets:

@@ -56,3 +56,8 @@ def test_approval_shows_first_charge_and_merchant_sees_it(
     icon = page.request.get("/favicon.ico")
     assert icon.ok
     assert icon.body()[:4] == b"\x00\x00\x01\x00"
+
+    # The demo server is shared: leave nothing due for the other browser tests.
+    page.goto("/account/")
+    page.click("button:has-text('Cancel this agreement')")
+    expect(page.locator(".messages")).to_contain_text("agreement is canceled")

@@ -39,18 +39,20 @@ def access_lines(caplog) -> list[logging.LogRecord]:
         time.sleep(0.02)
 
 
-def test_client_fault_is_logged_at_info(server_url, caplog):
-    """A malformed envelope answers HTTP 500 with a fault, logged at INFO, no traceback."""
-    with caplog.at_level(logging.INFO), requests.Session() as session:
-        response = session.post(
-            server_url + SOAP,
-            data=b"this is <not xml",
-            headers={
-                "Content-Type": "text/xml",
-                "SOAPAction": ACTION + "Get_Date_Time",
-            },
+def post_soap(url: str, body: bytes, operation: str) -> requests.Response:
+    with requests.Session() as session:
+        return session.post(
+            url + SOAP,
+            data=body,
+            headers={"Content-Type": "text/xml", "SOAPAction": ACTION + operation},
             timeout=10,
         )
+
+
+def test_client_fault_is_logged_at_info(server_url, caplog):
+    """A malformed envelope answers HTTP 500 with a fault, logged at INFO, no traceback."""
+    with caplog.at_level(logging.INFO):
+        response = post_soap(server_url, b"this is <not xml", "Get_Date_Time")
     assert response.status_code == 500
     assert b"Fault" in response.content
     [line] = access_lines(caplog)
@@ -61,20 +63,13 @@ def test_client_fault_is_logged_at_info(server_url, caplog):
 
 def test_server_fault_is_logged_at_warning(server_url, caplog):
     """A fault with faultcode s:Server (here: an operation the emulator lacks) is WARNING."""
+    operation = "Withdraw_To_Ecurrency_Calculate"
     body = (
         f'<s:Envelope xmlns:s="{S}"><s:Body>'
-        '<Withdraw_To_Ecurrency_Calculate xmlns="https://api.okpay.com"/></s:Body></s:Envelope>'
+        f'<{operation} xmlns="https://api.okpay.com"/></s:Body></s:Envelope>'
     )
-    with caplog.at_level(logging.INFO), requests.Session() as session:
-        response = session.post(
-            server_url + SOAP,
-            data=body.encode(),
-            headers={
-                "Content-Type": "text/xml",
-                "SOAPAction": ACTION + "Withdraw_To_Ecurrency_Calculate",
-            },
-            timeout=10,
-        )
+    with caplog.at_level(logging.INFO):
+        response = post_soap(server_url, body.encode(), operation)
     assert response.status_code == 500
     assert b"s:Server" in response.content
     [line] = access_lines(caplog)

@@ -56,10 +56,7 @@ EXPECT_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="session")
-def browser(django_db_setup):
-    # The test database is created before Playwright starts its event loop in
-    # this thread: Django refuses database work while a loop is running (tests
-    # that use the ORM beside the browser allow it explicitly).
+def browser():
     require_browser()
     from playwright.sync_api import expect, sync_playwright
 

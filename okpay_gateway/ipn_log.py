@@ -164,7 +164,15 @@ def read_request(request: HttpRequest, cap: int | None = None) -> Received:
 def fingerprint(channel: str, received: Received) -> str:
     """The de-duplication key of a request: what makes two arrivals the same."""
     digest = hashlib.sha256()
-    for part in (channel, received.content_type, str(received.body_length)):
+    # An oversized request is told apart from a whole body with the same
+    # bytes: raising the cap must not answer the next delivery from a refusal.
+    parts = (
+        channel,
+        received.content_type,
+        str(received.body_length),
+        "head" if received.oversized else "whole",
+    )
+    for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     digest.update(received.body)

@@ -37,7 +37,7 @@ class CountStatements:
         seen = [0]
 
         def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-            if sql.strip().upper() not in _CONTROL:
+            if sql.split(None, 1)[0].upper() not in _CONTROL:
                 seen[0] += 1
             return execute(sql, params, many, context)
 

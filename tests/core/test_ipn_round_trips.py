@@ -43,7 +43,7 @@ def _shop_statements(captured: CaptureQueriesContext) -> list[str]:
         query["sql"]
         for query in captured.captured_queries
         if "okpay_gateway_emulator_" not in query["sql"]
-        and query["sql"].strip().upper() not in _CONTROL
+        and query["sql"].split(None, 1)[0].upper() not in _CONTROL
     ]
 
 

@@ -386,7 +386,7 @@ def find_contract(
         return None
     queryset = Contract.objects.select_for_update() if lock else Contract.objects.all()
     # Both columns are unique: at most two rows, the agreement ID's wins.
-    candidates = list(queryset.filter(wanted))
+    candidates = list(queryset.filter(wanted).order_by())
     for contract in candidates:
         if okpay_id is not None and contract.okpay_id == okpay_id:
             return contract

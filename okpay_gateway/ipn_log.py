@@ -221,7 +221,9 @@ def record_repeat(fingerprint_: str, now: datetime) -> Notification | None:
     Notification.objects.filter(fingerprint=fingerprint_).update(
         hit_count=F("hit_count") + 1, last_seen_at=now
     )
-    return Notification.objects.filter(fingerprint=fingerprint_).first()
+    # The fingerprint is unique: no ORDER BY to build.
+    found = Notification.objects.filter(fingerprint=fingerprint_).order_by()
+    return next(iter(found), None)
 
 
 def claim(row: Notification, *, from_state: str, **changes: object) -> bool:

@@ -1074,12 +1074,14 @@ def _payment_problems(
 def _locked_payment(invoice: str | None) -> Payment | None:
     if not invoice:
         return None
-    return (
+    # The invoice is unique: no ORDER BY to build.
+    found = (
         Payment.objects.select_for_update(of=("self",))
         .select_related("contract")
         .filter(invoice=storable(invoice))
-        .first()
+        .order_by()
     )
+    return next(iter(found), None)
 
 
 def _locked_payment_of(invoice: str | None, contract_id: int) -> Payment | None:
@@ -1090,12 +1092,13 @@ def _locked_payment_of(invoice: str | None, contract_id: int) -> Payment | None:
     """
     if not invoice:
         return None
-    return (
+    found = (
         Payment.objects.select_for_update(of=("self", "contract"))
         .select_related("contract")
         .filter(invoice=storable(invoice), contract__okpay_id=contract_id)
-        .first()
+        .order_by()
     )
+    return next(iter(found), None)
 
 
 def _not_completed_note(message: ipn.IpnMessage) -> dict[str, str]:

@@ -270,13 +270,14 @@ def store_notification(
             _announce_rejected(row)
         return row, message, True
     stored = ipn_log.record_repeat(str(row.fingerprint), now)
-    if stored is None:
-        # Pruned between our INSERT and the look-up: store this arrival.
-        row = ipn_log.new_row(received, channel=channel, now=now)
-        message = _parse_into(row, received, now)
-        ipn_log.insert(row)
-        return row, message, True
-    return stored, message, False
+    if stored is not None:
+        return stored, message, False
+    # Pruned between our INSERT and the look-up: store this arrival after all.
+    if not ipn_log.insert(row):
+        raise DatabaseError("the stored IPN row vanished and reappeared; retry")
+    if message is None:
+        _announce_rejected(row)
+    return row, message, True
 
 
 # --- the HTTP face ------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('okpay_gateway', '0002_billing'),
+        ('okpay_gateway', '0003_ipn_storage_and_test_mode'),
     ]
 
     operations = [

@@ -11,11 +11,21 @@ import django
 from django.conf import settings
 from django.db import models
 
+from okpay_gateway.enums import (
+    LIVE_SUBSCRIPTION_STATUSES as LIVE_SUBSCRIPTION_STATUSES,
+)
+from okpay_gateway.enums import (
+    ChargeAttemptStatus,
+    DecisionOutcome,
+    FeePayer,
+    SubscriptionStatus,
+)
+
 # Django 5.1 renamed CheckConstraint(check=...) to condition=...; 4.2 is supported.
 _CHECK = "condition" if django.VERSION >= (5, 1) else "check"
 
 
-class VerificationResult(models.TextChoices):
+class VerificationState(models.TextChoices):
     PENDING = "pending", "Not verified yet"
     VERIFIED = "verified", "Verified"
     TEST = "test", "Verified (TEST answer)"
@@ -56,8 +66,8 @@ class Notification(models.Model):
 
     verification = models.CharField(
         max_length=20,
-        choices=VerificationResult.choices,
-        default=VerificationResult.PENDING,
+        choices=VerificationState.choices,
+        default=VerificationState.PENDING,
     )
     verification_answer = models.CharField(max_length=255, blank=True)
     verify_attempts = models.PositiveIntegerField(default=0)
@@ -123,11 +133,6 @@ CLOSED_CONTRACT_STATUSES = (
     ContractStatus.CANCELED,
     ContractStatus.EXPIRED,
 )
-
-
-class FeePayer(models.TextChoices):
-    MERCHANT = "merchant", "Merchant"
-    CLIENT = "client", "Customer"
 
 
 class Contract(models.Model):
@@ -302,21 +307,6 @@ class PaymentEvent(models.Model):
 # okpay_gateway.billing.states, the one table of allowed transitions.
 
 
-class SubscriptionStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    PAST_DUE = "past_due", "Past due (retrying)"
-    SUSPENDED = "suspended", "Suspended"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Expired"
-
-
-LIVE_SUBSCRIPTION_STATUSES = (
-    SubscriptionStatus.ACTIVE,
-    SubscriptionStatus.PAST_DUE,
-    SubscriptionStatus.SUSPENDED,
-)
-
-
 class IntervalUnit(models.TextChoices):
     DAY = "day", "Day"
     WEEK = "week", "Week"
@@ -404,14 +394,6 @@ class Subscription(models.Model):
         return f"{self.title} #{self.pk} ({self.status})"
 
 
-class ChargeAttemptStatus(models.TextChoices):
-    SENDING = "sending", "Written, charge being sent"
-    COMPLETED = "completed", "Completed"
-    DECLINED = "declined", "Declined"
-    UNKNOWN = "unknown", "Outcome unknown (resolver)"
-    NOT_SENT = "not_sent", "Not performed (may be charged again)"
-
-
 class ChargeAttempt(models.Model):
     """The charge of one subscription period; written before the SOAP call.
 
@@ -482,14 +464,6 @@ class RenewalRun(models.Model):
 
     def __str__(self) -> str:
         return f"renewal run {self.pk} at {self.as_of:%Y-%m-%d %H:%M}"
-
-
-class DecisionOutcome(models.TextChoices):
-    CHARGED = "charged", "Charged"
-    SKIPPED = "skipped", "Skipped"
-    DECLINED = "declined", "Declined"
-    UNKNOWN = "unknown", "Outcome unknown"
-    FAILED = "failed", "Failed (not sent, retried next run)"
 
 
 class RenewalDecision(models.Model):

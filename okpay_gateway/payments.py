@@ -34,7 +34,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from okpay_gateway import clients, conf, exceptions, signals
 from okpay_gateway.models import (
@@ -47,7 +46,6 @@ from okpay_gateway.models import (
     PaymentEventKind,
     PaymentStatus,
 )
-from okpay_gateway.provider.fees import FeePayer as LinkFeePayer
 from okpay_gateway.provider.links import CheckoutLink, build_preapproved_link
 from okpay_gateway.provider.settings import OkPaySettings
 
@@ -68,11 +66,6 @@ CAPTURED_STATUSES = (
 )
 WAITING_STATUSES = (PaymentStatus.ACTION_REQUIRED, PaymentStatus.PENDING)
 IN_FLIGHT_STATUSES = (PaymentStatus.SENDING, PaymentStatus.UNKNOWN)
-
-# A SENDING row younger than the client's timeouts plus this margin belongs to
-# a call that is still running; older ones are treated as a crashed attempt.
-# Assumption, so a setting: OKPAY_GATEWAY["SENDING_GRACE_SECONDS"].
-DEFAULT_SENDING_GRACE_SECONDS = 30
 
 # The provider faults that mean "OKPAY refused this charge, nothing moved".
 DECLINE_FAULTS: tuple[type[exceptions.ProviderFault], ...] = (
@@ -98,36 +91,8 @@ _USER_MESSAGES = {
     "txn_reversed": "The payment was reversed at OKPAY.",
 }
 
-# Provider settings per host channel, registered by adapters that know them
-# (the Saleor plugin), so flows started by an IPN or a scheduler can find the
-# wallet the contract belongs to.
-_channel_settings: dict[str, OkPaySettings] = {}
-
-
-def register_channel_settings(channel: str, okpay_settings: OkPaySettings) -> None:
-    """Remember the provider settings used for ``channel`` (last one wins)."""
-    _channel_settings[channel or ""] = okpay_settings
-
-
-def settings_for_channel(channel: str = "") -> OkPaySettings:
-    """The provider settings for ``channel``.
-
-    In order: what a plugin instance registered in this process; what
-    ``OKPAY_GATEWAY["SETTINGS_PROVIDER"]`` (a dotted path to
-    ``callable(channel) -> OkPaySettings | None``) finds, for processes that
-    never build a plugin themselves (Celery workers, ``okpay_renew``); the
-    shop-wide ``OKPAY_GATEWAY``. The provider is asked every time, so a
-    configuration saved elsewhere is seen at once.
-    """
-    registered = _channel_settings.get(channel or "")
-    if registered is not None:
-        return registered
-    provider_path = conf.setting("SETTINGS_PROVIDER")
-    if provider_path:
-        found = import_string(provider_path)(channel or "")
-        if found is not None:
-            return found
-    return conf.get_settings()
+register_channel_settings = conf.register_channel_settings
+settings_for_channel = conf.settings_for_channel
 
 
 def decline_message(code: str) -> str:
@@ -355,11 +320,7 @@ def _sending_is_fresh(payment: Payment, okpay_settings: OkPaySettings) -> bool:
     budget = timedelta(
         seconds=okpay_settings.connect_timeout + okpay_settings.read_timeout
     )
-    grace = timedelta(
-        seconds=float(
-            conf.setting("SENDING_GRACE_SECONDS", DEFAULT_SENDING_GRACE_SECONDS)
-        )
-    )
+    grace = timedelta(seconds=conf.options().sending_grace_seconds)
     return timezone.now() - payment.sent_at < budget + grace
 
 
@@ -766,9 +727,7 @@ def request_agreement(
         ipn_url=ipn_url,
         return_success=return_success,
         return_fail=return_fail,
-        fee_payer=LinkFeePayer.CLIENT
-        if terms.fee_payer == FeePayer.CLIENT
-        else LinkFeePayer.MERCHANT,
+        fee_payer=FeePayer(terms.fee_payer).ok_fees,
         payer={"ok_payer_email": payer_email} if payer_email else None,
         today=today,
     )
@@ -1018,26 +977,20 @@ def refund_payment(
     with transaction.atomic():
         locked = _locked(payment.pk)
         if locked.status not in CAPTURED_STATUSES:
-            raise exceptions.OperationNotAllowed(
-                f"payment {locked.invoice} is {locked.status}, not captured",
-                fault_code="Incompatible_Payment_Status",
-                operation="refund",
-                user_message="Only a completed payment can be refunded.",
+            raise exceptions.NotRefundable(
+                f"payment {locked.invoice} is {locked.status}, not captured"
             )
         remaining = locked.amount - _refund_total(locked)
         value = remaining if amount is None else Decimal(amount)
         if value <= 0 or value > remaining:
-            raise exceptions.InvalidRequest(
+            raise exceptions.RefundAmountInvalid(
                 f"refund of {value} is not between 0.01 and {remaining}",
-                fault_code="Incorrect_Amount",
-                operation="refund",
-                field="amount",
-                user_message=f"The refund must be between 0.01 and {remaining}.",
+                remaining=remaining,
             )
         contract = locked.contract
         receiver = contract.client_wallet or contract.client_email if contract else ""
         if not receiver:
-            raise exceptions.ConfigurationError(
+            raise exceptions.NoRefundReceiver(
                 f"payment {locked.invoice} has no customer wallet to refund to"
             )
         attempt = (

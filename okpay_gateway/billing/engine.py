@@ -131,15 +131,12 @@ CAPTURED = (
     PaymentStatus.PARTIALLY_REFUNDED,
 )
 
-# ASSUMPTION (settings): defaults of the engine's knobs.
-DEFAULT_LEASE = timedelta(minutes=10)
-DEFAULT_BATCH_SIZE = 50
-DEFAULT_RESOLVER_BACKOFF = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=12),
+# The engine's knobs default to GatewayOptions' defaults (one place).
+_DEFAULTS = conf.GatewayOptions()
+DEFAULT_LEASE = timedelta(seconds=_DEFAULTS.renewal_lease_seconds)
+DEFAULT_BATCH_SIZE = _DEFAULTS.renewal_batch_size
+DEFAULT_RESOLVER_BACKOFF = tuple(
+    timedelta(seconds=s) for s in _DEFAULTS.resolver_backoff_seconds
 )
 
 
@@ -166,30 +163,22 @@ class RenewalConfig:
 
     @classmethod
     def from_settings(cls) -> RenewalConfig:
-        backoff = conf.setting("RESOLVER_BACKOFF_SECONDS")
-        stale = conf.setting("RESOLVER_SENDING_STALE_SECONDS")
+        options = conf.options()
+        stale = options.resolver_sending_stale_seconds
         return cls(
             ladder=DunningLadder.from_setting(
-                conf.setting("DUNNING"), name='OKPAY_GATEWAY["DUNNING"]'
+                options.dunning, name='OKPAY_GATEWAY["DUNNING"]'
             ),
-            lease=timedelta(
-                seconds=float(
-                    conf.setting("RENEWAL_LEASE_SECONDS", DEFAULT_LEASE.total_seconds())
-                )
-            ),
-            batch_size=int(conf.setting("RENEWAL_BATCH_SIZE", DEFAULT_BATCH_SIZE)),
-            fetch_available_amount=bool(
-                conf.setting("RENEWAL_FETCH_AVAILABLE_AMOUNT", False)
-            ),
-            resolver_backoff=(
-                tuple(timedelta(seconds=float(s)) for s in backoff)
-                if backoff
-                else DEFAULT_RESOLVER_BACKOFF
+            lease=timedelta(seconds=options.renewal_lease_seconds),
+            batch_size=options.renewal_batch_size,
+            fetch_available_amount=options.renewal_fetch_available_amount,
+            resolver_backoff=tuple(
+                timedelta(seconds=s) for s in options.resolver_backoff_seconds
             ),
             sending_stale_after=(
-                timedelta(seconds=float(stale)) if stale is not None else None
+                timedelta(seconds=stale) if stale is not None else None
             ),
-            send_mail=bool(conf.setting("BILLING_EMAILS", True)),
+            send_mail=options.billing_emails,
         )
 
     def stale_after(self, okpay_settings: OkPaySettings) -> timedelta:

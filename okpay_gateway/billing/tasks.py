@@ -87,7 +87,7 @@ def _as_of(value: str | None) -> datetime:
 def _dispatch(run_id: int, ids: list[int], as_of: str) -> None:
     task = renew_subscriptions_batch
     if hasattr(task, "apply_async"):
-        queue = conf.setting("RENEWAL_QUEUE")
+        queue = conf.options().renewal_queue
         task.apply_async(
             args=(run_id, ids, as_of), **({"queue": queue} if queue else {})
         )

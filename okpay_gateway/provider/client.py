@@ -24,10 +24,10 @@ from okpay_gateway.provider.messages import (
     Balance,
     ClientStatus,
     HistoryInfo,
+    HostedSubscriptionStatus,
     PreapprovedPayment,
     PreapprovedPaymentStatus,
     Subscription,
-    SubscriptionStatus,
     TransactionInfo,
     WithdrawalInfo,
     charge_comment,
@@ -595,7 +595,7 @@ class OkPayClient:
         title: str | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
-        statuses: Iterable[SubscriptionStatus | str] = (),
+        statuses: Iterable[HostedSubscriptionStatus | str] = (),
     ) -> tuple[Subscription, ...]:
         """``Subscriptions_Filter``: subscriptions matching every given criterion."""
         op = "Subscriptions_Filter"
@@ -607,7 +607,7 @@ class OkPayClient:
             else _date_param(start, operation=op, field="start"),
             Till=None if end is None else _date_param(end, operation=op, field="end"),
             Statuses=_statuses(
-                SubscriptionStatus, statuses, "SubscriptionStatuses", op
+                HostedSubscriptionStatus, statuses, "SubscriptionStatuses", op
             ),
         )
         return _records(Subscription, result, "Subscription", op)

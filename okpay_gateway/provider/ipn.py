@@ -25,7 +25,7 @@ import requests
 
 from okpay_gateway.exceptions import MalformedNotification
 from okpay_gateway.provider.currencies import is_currency_code, parse_money
-from okpay_gateway.provider.fees import FeePayer
+from okpay_gateway.provider.fees import OkFees
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class IpnMessage:
     daily_limit: Decimal | None = field(init=False, compare=False)
     weekly_limit: Decimal | None = field(init=False, compare=False)
     monthly_limit: Decimal | None = field(init=False, compare=False)
-    fee_payer: FeePayer | None = field(init=False, compare=False)
+    fee_payer: OkFees | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         fields = tuple((str(name), str(value)) for name, value in self.fields)
@@ -246,7 +246,7 @@ class IpnMessage:
             "monthly_limit": _read_limit(
                 "ok_p_monthly_amount", get("ok_p_monthly_amount")
             ),
-            "fee_payer": _read_enum("ok_fees", get("ok_fees"), FeePayer),
+            "fee_payer": _read_enum("ok_fees", get("ok_fees"), OkFees),
         }
         if values["txn_id"] is None and values["ipn_id"] is None:
             raise MalformedNotification(

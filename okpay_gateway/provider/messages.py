@@ -35,12 +35,12 @@ __all__ = [
     "Balance",
     "ClientStatus",
     "HistoryInfo",
+    "HostedSubscriptionStatus",
     "OperationStatus",
     "PreapprovedPayment",
     "PreapprovedPaymentStatus",
     "Subscription",
     "SubscriptionCycleInterval",
-    "SubscriptionStatus",
     "TransactionInfo",
     "VerificationStatus",
     "WithdrawalInfo",
@@ -79,7 +79,7 @@ class PreapprovedPaymentStatus(StrEnum):
     EXPIRED = "Expired"
 
 
-class SubscriptionStatus(StrEnum):
+class HostedSubscriptionStatus(StrEnum):
     """``api:SubscriptionStatuses``."""
 
     ACTIVE = "Active"
@@ -504,8 +504,8 @@ class Subscription(_WireRecord):
     )
     shipping_needed: bool = field(metadata=_wire("ShippingNeeded", "bool"))
     start_at: datetime | None = field(metadata=_wire("StartDateTime", "datetime"))
-    status: SubscriptionStatus = field(
-        metadata=_wire("Status", "enum", SubscriptionStatus)
+    status: HostedSubscriptionStatus = field(
+        metadata=_wire("Status", "enum", HostedSubscriptionStatus)
     )
     title: str | None = field(metadata=_wire("Title", "str"))
     trial_count: int = field(metadata=_wire("TrialCount", "int"))

@@ -19,8 +19,10 @@ from typing import Any
 from okpay_gateway.provider.fees import OkFees
 
 __all__ = [
+    "CLOSED_CONTRACT_STATUSES",
     "LIVE_SUBSCRIPTION_STATUSES",
     "ChargeAttemptStatus",
+    "ContractStatus",
     "DecisionOutcome",
     "FeePayer",
     "LabeledEnum",
@@ -72,6 +74,23 @@ LIVE_SUBSCRIPTION_STATUSES = (
     SubscriptionStatus.ACTIVE,
     SubscriptionStatus.PAST_DUE,
     SubscriptionStatus.SUSPENDED,
+)
+
+
+class ContractStatus(LabeledEnum):
+    """Where a pre-approved agreement stands (``Contract.status``)."""
+
+    PENDING = "pending", "Waiting for the customer"
+    ACTIVE = "active", "Active"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+    EXPIRED = "expired", "Expired"
+
+
+CLOSED_CONTRACT_STATUSES = (
+    ContractStatus.FAILED,
+    ContractStatus.CANCELED,
+    ContractStatus.EXPIRED,
 )
 
 

@@ -12,10 +12,14 @@ from django.conf import settings
 from django.db import models
 
 from okpay_gateway.enums import (
+    CLOSED_CONTRACT_STATUSES as CLOSED_CONTRACT_STATUSES,
+)
+from okpay_gateway.enums import (
     LIVE_SUBSCRIPTION_STATUSES as LIVE_SUBSCRIPTION_STATUSES,
 )
 from okpay_gateway.enums import (
     ChargeAttemptStatus,
+    ContractStatus,
     DecisionOutcome,
     FeePayer,
     SubscriptionStatus,
@@ -118,21 +122,6 @@ class ProcessedEvent(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-
-class ContractStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for the customer"
-    ACTIVE = "active", "Active"
-    FAILED = "failed", "Failed"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Expired"
-
-
-CLOSED_CONTRACT_STATUSES = (
-    ContractStatus.FAILED,
-    ContractStatus.CANCELED,
-    ContractStatus.EXPIRED,
-)
 
 
 class Contract(models.Model):

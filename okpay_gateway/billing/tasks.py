@@ -104,12 +104,11 @@ def renew_subscriptions_batch(
     now = _as_of(as_of)
     run = RenewalRun.objects.filter(pk=run_id).first()
     counts: dict[str, int] = {}
-    for pk, token in engine.claim_subscriptions(
+    claimed = engine.claim_subscriptions(
         list(subscription_ids), now, run=run, lease=config.lease
-    ):
-        decision = engine.renew_claimed(pk, token, now=now, run=run, config=config)
-        if decision is not None:
-            counts[decision.outcome] = counts.get(decision.outcome, 0) + 1
+    )
+    for decision in engine.renew_batch(claimed, now=now, run=run, config=config):
+        counts[decision.outcome] = counts.get(decision.outcome, 0) + 1
     return counts
 
 

@@ -21,6 +21,8 @@ unavailable) puts the row back to ``PENDING`` and re-raises the error.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -46,13 +48,16 @@ from okpay_gateway.payments.ledger import (
     IN_FLIGHT_STATUSES,
     NOT_PERFORMED_ERRORS,
     WAITING_STATUSES,
+    LedgerWrites,
     apply_transaction,
+    apply_transaction_locked,
     client_for,
     fault_detail,
     lock_payment,
     logger,
     record_decline,
     record_event,
+    save_payment,
     send_on_commit,
 )
 from okpay_gateway.provider.settings import OkPaySettings
@@ -164,7 +169,21 @@ def finish_charge(
     )
 
 
-def _send_charge(payment: Payment, okpay_settings: OkPaySettings) -> Payment:
+@dataclass(frozen=True, slots=True)
+class ChargeReply:
+    """What one ``PreapprovedPayment_Charge`` call returned: a transaction or an error."""
+
+    payment: Payment
+    txn: Any = None
+    error: BaseException | None = None
+
+
+def call_charge(payment: Payment, okpay_settings: OkPaySettings) -> ChargeReply:
+    """Send the charge of a ``SENDING`` payment; touches no database row.
+
+    Safe to run in a worker thread: everything it needs (contract ID,
+    amount, invoice) is on the row handed in. Never raises.
+    """
     contract = payment.contract
     assert contract is not None and contract.okpay_id is not None
     try:
@@ -173,40 +192,85 @@ def _send_charge(payment: Payment, okpay_settings: OkPaySettings) -> Payment:
             amount=payment.amount,
             invoice=payment.invoice,
         )
-    except exceptions.DuplicatePayment:
-        # The invoice is taken: an earlier attempt went through.
-        return resolve_payment(payment, okpay_settings=okpay_settings)
-    except NOT_PERFORMED_ERRORS as exc:
-        _back_to_pending(payment, exc)
-        raise
-    except DECLINE_FAULTS as exc:
-        with transaction.atomic():
-            locked = lock_payment(payment.pk)
-            if locked.status == PaymentStatus.SENDING:
-                record_decline(locked, exc.code, fault_detail(exc))
-            return locked
-    except exceptions.ProviderError as exc:
-        # Read timeouts, broken answers and unclassified faults: the call may
-        # have moved money; only OKPAY can tell (resolve_payment).
-        return _mark_unknown(payment, exc)
-    return apply_transaction(
-        payment.pk, txn, kind=PaymentEventKind.CHARGE_COMPLETED, source="charge"
-    )
+    except Exception as exc:  # kept as data; record_replies classifies it
+        return ChargeReply(payment, error=exc)
+    return ChargeReply(payment, txn=txn)
 
 
-def _back_to_pending(payment: Payment, exc: exceptions.OkPayError) -> None:
+def record_replies(
+    replies: Sequence[ChargeReply], *, okpay_settings: OkPaySettings
+) -> list[Payment]:
+    """Record what the calls returned, for many payments in one transaction.
+
+    Completed, declined and unknown outcomes are written with one statement
+    per table (:class:`LedgerWrites`); only a payment still ``SENDING`` is
+    changed. A charge refused as a duplicate is resolved with OKPAY after
+    the commit. Returns the payments in the order of ``replies``.
+    """
+    duplicates: list[int] = []
     with transaction.atomic():
-        locked = lock_payment(payment.pk)
-        if locked.status != PaymentStatus.SENDING:
-            return
-        locked.status = PaymentStatus.PENDING
-        locked.save(update_fields=["status", "updated_at"])
-        record_event(
-            PaymentEventKind.CHARGE_DECLINED,
-            payment=locked,
-            amount=locked.amount,
-            detail={"not_performed": True, **fault_detail(exc)},
-        )
+        rows = {
+            p.pk: p
+            for p in Payment.objects.select_for_update(of=("self",))
+            .select_related("contract")
+            .filter(pk__in=[reply.payment.pk for reply in replies])
+        }
+        writes = LedgerWrites()
+        for reply in replies:
+            payment = rows[reply.payment.pk]
+            error = reply.error
+            if error is None:
+                apply_transaction_locked(
+                    payment,
+                    reply.txn,
+                    kind=PaymentEventKind.CHARGE_COMPLETED,
+                    source="charge",
+                    writes=writes,
+                )
+            elif payment.status != PaymentStatus.SENDING:
+                continue
+            elif isinstance(error, exceptions.DuplicatePayment):
+                # The invoice is taken: an earlier attempt went through.
+                duplicates.append(payment.pk)
+            elif isinstance(error, NOT_PERFORMED_ERRORS):
+                _back_to_pending(payment, error, writes)
+            elif isinstance(error, DECLINE_FAULTS):
+                record_decline(payment, error.code, fault_detail(error), writes)
+            elif isinstance(error, exceptions.ProviderError):
+                # Read timeouts, broken answers and unclassified faults: the
+                # call may have moved money; only OKPAY can tell.
+                _mark_unknown(payment, error, writes)
+            # Anything else stays SENDING: the resolver asks OKPAY later.
+        writes.flush()
+    for pk in duplicates:
+        rows[pk] = resolve_payment(rows[pk], okpay_settings=okpay_settings)
+    return [rows[reply.payment.pk] for reply in replies]
+
+
+def _send_charge(payment: Payment, okpay_settings: OkPaySettings) -> Payment:
+    reply = call_charge(payment, okpay_settings)
+    (payment,) = record_replies([reply], okpay_settings=okpay_settings)
+    error = reply.error
+    if error is not None and (
+        isinstance(error, NOT_PERFORMED_ERRORS)
+        or not isinstance(error, exceptions.OkPayError)
+    ):
+        raise error
+    return payment
+
+
+def _back_to_pending(
+    payment: Payment, exc: exceptions.OkPayError, writes: LedgerWrites
+) -> None:
+    payment.status = PaymentStatus.PENDING
+    save_payment(payment, ["status"], writes)
+    record_event(
+        PaymentEventKind.CHARGE_DECLINED,
+        payment=payment,
+        amount=payment.amount,
+        detail={"not_performed": True, **fault_detail(exc)},
+        writes=writes,
+    )
     logger.warning(
         "OKPAY charge %s not performed: %s",
         payment.invoice,
@@ -215,27 +279,25 @@ def _back_to_pending(payment: Payment, exc: exceptions.OkPayError) -> None:
     )
 
 
-def _mark_unknown(payment: Payment, exc: exceptions.OkPayError) -> Payment:
-    with transaction.atomic():
-        locked = lock_payment(payment.pk)
-        if locked.status != PaymentStatus.SENDING:
-            return locked
-        locked.status = PaymentStatus.UNKNOWN
-        locked.save(update_fields=["status", "updated_at"])
-        record_event(
-            PaymentEventKind.CHARGE_UNKNOWN,
-            payment=locked,
-            amount=locked.amount,
-            detail=fault_detail(exc),
-        )
-        send_on_commit(signals.payment_outcome_unknown, payment=locked)
+def _mark_unknown(
+    payment: Payment, exc: exceptions.OkPayError, writes: LedgerWrites
+) -> None:
+    payment.status = PaymentStatus.UNKNOWN
+    save_payment(payment, ["status"], writes)
+    record_event(
+        PaymentEventKind.CHARGE_UNKNOWN,
+        payment=payment,
+        amount=payment.amount,
+        detail=fault_detail(exc),
+        writes=writes,
+    )
+    send_on_commit(signals.payment_outcome_unknown, payment=payment)
     logger.warning(
         "OKPAY charge %s has no known outcome: %s",
         payment.invoice,
         exc.code,
         extra={"okpay_payment_id": payment.pk},
     )
-    return locked
 
 
 def _find_charge(payment: Payment, okpay_settings: OkPaySettings) -> Any | None:
@@ -379,6 +441,98 @@ def begin_contract_charge(
         payment.contract = contract
         payment.save(update_fields=["contract", "updated_at"])
     return _decide_charge(payment, okpay_settings)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    """One charge for :func:`begin_charges`: ``amount`` on ``contract`` under ``invoice``."""
+
+    contract: Contract
+    amount: Decimal
+    invoice: str
+    description: str = ""
+
+
+def begin_charges(
+    requests: Sequence[ChargeRequest], *, okpay_settings: OkPaySettings
+) -> list[tuple[Payment, ChargeAction] | exceptions.RenewalConflict]:
+    """:func:`begin_contract_charge` for many invoices, in the caller's transaction.
+
+    New invoices (the usual case) are written with one statement for the
+    payments and one for their ``charge_requested`` events; invoices that
+    already have a payment are decided one by one under their row locks.
+    The result for a request whose invoice belongs to another charge is the
+    :class:`RenewalConflict` (nothing written for it).
+    """
+    existing = {
+        p.invoice: p
+        for p in Payment.objects.select_for_update(of=("self",))
+        .select_related("contract")
+        .filter(invoice__in=[r.invoice for r in requests])
+    }
+    fresh = [r for r in requests if r.invoice not in existing]
+    now = timezone.now()
+    rows = [
+        Payment(
+            invoice=r.invoice,
+            contract=r.contract,
+            customer_id=r.contract.customer_id,
+            channel=r.contract.channel,
+            amount=r.amount,
+            currency=r.contract.currency,
+            description=r.description[:255],
+            **(
+                {"status": PaymentStatus.SENDING, "sent_at": now}
+                if _sendable(r.contract)
+                else {}
+            ),
+        )
+        for r in fresh
+    ]
+    try:
+        with transaction.atomic():
+            created = {p.invoice: p for p in Payment.objects.bulk_create(rows)}
+    except IntegrityError:
+        # A concurrent call created one of them first: decide row by row.
+        created = {}
+    writes = LedgerWrites()
+    for payment in created.values():
+        if payment.status == PaymentStatus.SENDING:
+            record_event(
+                PaymentEventKind.CHARGE_REQUESTED,
+                payment=payment,
+                contract=payment.contract,
+                amount=payment.amount,
+                detail={"contract": payment.contract.okpay_id},
+                writes=writes,
+            )
+    writes.flush()
+    results: list[tuple[Payment, ChargeAction] | exceptions.RenewalConflict] = []
+    for r in requests:
+        payment = created.get(r.invoice)
+        if payment is not None:
+            sending = payment.status == PaymentStatus.SENDING
+            results.append(
+                (payment, ChargeAction.SEND if sending else ChargeAction.DONE)
+            )
+            continue
+        try:
+            results.append(
+                begin_contract_charge(
+                    r.contract,
+                    amount=r.amount,
+                    invoice=r.invoice,
+                    description=r.description,
+                    okpay_settings=okpay_settings,
+                )
+            )
+        except exceptions.RenewalConflict as exc:
+            results.append(exc)
+    return results
+
+
+def _sendable(contract: Contract) -> bool:
+    return contract.status == ContractStatus.ACTIVE and contract.okpay_id is not None
 
 
 def _locked_by_invoice(invoice: str) -> Payment:

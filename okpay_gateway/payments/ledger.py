@@ -85,6 +85,47 @@ def _all_error_classes(base: type) -> Iterable[type]:
         yield from _all_error_classes(sub)
 
 
+class LedgerWrites:
+    """Changes to many locked payments, written with one statement per table.
+
+    Used when a whole batch of charges comes back at once: each payment's
+    fields and ledger events are collected, then :meth:`flush` writes them
+    (``bulk_update`` and ``bulk_create``) in the caller's transaction.
+    """
+
+    def __init__(self) -> None:
+        self._payments: dict[int, Payment] = {}
+        self._fields: set[str] = set()
+        self.events: list[PaymentEvent] = []
+
+    def save(self, payment: Payment, fields: list[str]) -> None:
+        self._payments[payment.pk] = payment
+        self._fields.update(fields)
+
+    def flush(self) -> None:
+        if self._payments:
+            now = timezone.now()
+            for payment in self._payments.values():
+                payment.updated_at = now
+            Payment.objects.bulk_update(
+                list(self._payments.values()), sorted(self._fields | {"updated_at"})
+            )
+        if self.events:
+            PaymentEvent.objects.bulk_create(self.events)
+        self._payments.clear()
+        self._fields.clear()
+        self.events = []
+
+
+def save_payment(
+    payment: Payment, fields: list[str], writes: LedgerWrites | None
+) -> None:
+    if writes is None:
+        payment.save(update_fields=[*fields, "updated_at"])
+    else:
+        writes.save(payment, fields)
+
+
 def record_event(
     kind: str,
     *,
@@ -96,12 +137,13 @@ def record_event(
     invoice: str = "",
     comment: str = "",
     detail: dict[str, Any] | None = None,
+    writes: LedgerWrites | None = None,
 ) -> PaymentEvent:
     if payment is not None:
         contract = contract or payment.contract
         currency = currency or payment.currency
         invoice = invoice or payment.invoice
-    return PaymentEvent.objects.create(
+    event = PaymentEvent(
         payment=payment,
         contract=contract,
         kind=kind,
@@ -112,6 +154,11 @@ def record_event(
         comment=comment[:255],
         detail=detail or {},
     )
+    if writes is None:
+        event.save()
+    else:
+        writes.events.append(event)
+    return event
 
 
 def send_on_commit(signal: Any, **kwargs: Any) -> None:
@@ -151,12 +198,13 @@ def _apply_completion(
     fee: Decimal | None,
     contract: Contract | None,
     source: str,
+    writes: LedgerWrites | None = None,
 ) -> bool:
     """Mark a locked ``payment`` completed; False if it already was (no-op)."""
     if payment.status in CAPTURED_STATUSES:
         if payment.okpay_txn_id is None and txn_id is not None:
             payment.okpay_txn_id = txn_id
-            payment.save(update_fields=["okpay_txn_id", "updated_at"])
+            save_payment(payment, ["okpay_txn_id"], writes)
         return False
     detail: dict[str, Any] = {"source": source, "previous_status": payment.status}
     if amount is not None and amount != payment.amount:
@@ -170,13 +218,18 @@ def _apply_completion(
     payment.completed_at = timezone.now()
     if payment.contract_id is None and contract is not None:
         payment.contract = contract
-    payment.save()
+    save_payment(
+        payment,
+        ["status", "okpay_txn_id", "fee", "decline_code", "completed_at", "contract"],
+        writes,
+    )
     record_event(
         kind,
         payment=payment,
         amount=amount if amount is not None else payment.amount,
         txn_id=txn_id,
         detail=detail,
+        writes=writes,
     )
     send_on_commit(signals.payment_completed, payment=payment)
     logger.info(
@@ -228,47 +281,69 @@ def complete_payment_from_notification(
 
 def apply_transaction(payment_pk: int, txn: Any, *, kind: str, source: str) -> Payment:
     """Apply what OKPAY says about the payment's transaction (locked)."""
-    status = str(getattr(txn.status, "value", txn.status))
     with transaction.atomic():
         payment = lock_payment(payment_pk)
-        if status == "Completed":
-            _apply_completion(
-                payment,
-                kind=kind,
-                txn_id=txn.id,
-                amount=txn.amount,
-                currency=txn.currency,
-                fee=txn.fees,
-                contract=None,
-                source=source,
-            )
-        elif status in ("Pending", "Hold", "None"):
-            # Money is on its way; the final IPN (or a later resolve) finishes it.
-            if payment.status not in CAPTURED_STATUSES:
-                payment.status = PaymentStatus.UNKNOWN
-                payment.okpay_txn_id = txn.id
-                payment.save(update_fields=["status", "okpay_txn_id", "updated_at"])
-                record_event(
-                    PaymentEventKind.CHARGE_UNKNOWN,
-                    payment=payment,
-                    amount=txn.amount,
-                    txn_id=txn.id,
-                    detail={"source": source, "okpay_status": status},
-                )
-        elif payment.status not in CAPTURED_STATUSES:
-            record_decline(payment, f"txn_{status.lower()}", {"okpay_status": status})
+        apply_transaction_locked(payment, txn, kind=kind, source=source)
         return payment
 
 
-def record_decline(payment: Payment, code: str, detail: dict[str, Any]) -> None:
+def apply_transaction_locked(
+    payment: Payment,
+    txn: Any,
+    *,
+    kind: str,
+    source: str,
+    writes: LedgerWrites | None = None,
+) -> None:
+    """:func:`apply_transaction` for a payment locked in the current transaction."""
+    status = str(getattr(txn.status, "value", txn.status))
+    if status == "Completed":
+        _apply_completion(
+            payment,
+            kind=kind,
+            txn_id=txn.id,
+            amount=txn.amount,
+            currency=txn.currency,
+            fee=txn.fees,
+            contract=None,
+            source=source,
+            writes=writes,
+        )
+    elif status in ("Pending", "Hold", "None"):
+        # Money is on its way; the final IPN (or a later resolve) finishes it.
+        if payment.status not in CAPTURED_STATUSES:
+            payment.status = PaymentStatus.UNKNOWN
+            payment.okpay_txn_id = txn.id
+            save_payment(payment, ["status", "okpay_txn_id"], writes)
+            record_event(
+                PaymentEventKind.CHARGE_UNKNOWN,
+                payment=payment,
+                amount=txn.amount,
+                txn_id=txn.id,
+                detail={"source": source, "okpay_status": status},
+                writes=writes,
+            )
+    elif payment.status not in CAPTURED_STATUSES:
+        record_decline(
+            payment, f"txn_{status.lower()}", {"okpay_status": status}, writes
+        )
+
+
+def record_decline(
+    payment: Payment,
+    code: str,
+    detail: dict[str, Any],
+    writes: LedgerWrites | None = None,
+) -> None:
     payment.status = PaymentStatus.DECLINED
     payment.decline_code = code[:60]
-    payment.save(update_fields=["status", "decline_code", "updated_at"])
+    save_payment(payment, ["status", "decline_code"], writes)
     record_event(
         PaymentEventKind.CHARGE_DECLINED,
         payment=payment,
         amount=payment.amount,
         detail={"code": code, **detail},
+        writes=writes,
     )
     send_on_commit(signals.payment_declined, payment=payment, code=code)
     logger.warning(

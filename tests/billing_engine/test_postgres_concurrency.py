@@ -171,7 +171,10 @@ def test_celery_workers_with_redis_charge_every_subscription_once(okpay):
 
     queue = f"okpay-test-{uuid.uuid4().hex[:8]}"
     os.environ["OKPAY_TEST_QUEUE"] = queue
-    okpay.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
+    # The same broker the workers read (worker_settings), so parallel suites
+    # can each use their own database.
+    broker = os.environ.get("OKPAY_TEST_BROKER", "redis://127.0.0.1:6379/15")
+    okpay.CELERY_BROKER_URL = broker
     okpay.OKPAY_GATEWAY = {
         **okpay.OKPAY_GATEWAY,
         "RENEWAL_QUEUE": queue,
@@ -179,7 +182,7 @@ def test_celery_workers_with_redis_charge_every_subscription_once(okpay):
     }
     from tests.billing_engine.celery_app import app
 
-    app.conf.broker_url = "redis://127.0.0.1:6379/15"
+    app.conf.broker_url = broker
     size = 120
     # Real time: the workers' tokens follow the wall clock.
     emulator_clock.reset()

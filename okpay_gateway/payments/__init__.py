@@ -10,7 +10,9 @@ only the names exported here.
 module          what it holds
 ==============  ===============================================================
 ``ledger``      payment statuses, ledger events, recording completions/declines
-``charging``    :class:`ChargeAction`, charging exactly once per invoice, resolve
+``charging``    :class:`ChargeAction`, charging exactly once per invoice
+``replies``     what charge calls returned, recorded for a batch at once
+``resolution``  finding out what became of a charge with no known outcome
 ``agreements``  asking for an agreement, the customer's return, cancel, sync
 ``refunds``     refunds with ``Send_Money``
 ==============  ===============================================================
@@ -30,19 +32,15 @@ from okpay_gateway.payments.agreements import (
 )
 from okpay_gateway.payments.charging import (
     ChargeAction,
-    ChargeReply,
     ChargeRequest,
     authorize_on_contract,
     begin_charges,
     begin_contract_charge,
-    call_charge,
     charge_contract,
     charge_payment,
     charge_waiting_payments,
     finish_charge,
     manual_invoice,
-    record_replies,
-    resolve_payment,
 )
 from okpay_gateway.payments.ledger import (
     CAPTURED_STATUSES,
@@ -56,6 +54,8 @@ from okpay_gateway.payments.ledger import (
     decline_message,
 )
 from okpay_gateway.payments.refunds import refund_payment
+from okpay_gateway.payments.replies import ChargeReply, call_charge, record_replies
+from okpay_gateway.payments.resolution import resolve_payment
 
 __all__: list[str] = [
     "CAPTURED_STATUSES",

@@ -24,7 +24,7 @@ from okpay_gateway.models import (
     PaymentEventKind,
     PaymentStatus,
 )
-from okpay_gateway.payments.charging import charge_waiting_payments, resolve_payment
+from okpay_gateway.payments.charging import charge_waiting_payments
 from okpay_gateway.payments.ledger import (
     IN_FLIGHT_STATUSES,
     WAITING_STATUSES,
@@ -33,6 +33,7 @@ from okpay_gateway.payments.ledger import (
     logger,
     record_event,
 )
+from okpay_gateway.payments.resolution import resolve_payment
 from okpay_gateway.provider.links import CheckoutLink, build_preapproved_link
 from okpay_gateway.provider.settings import OkPaySettings
 

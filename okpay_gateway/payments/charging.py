@@ -26,12 +26,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from okpay_gateway import conf, exceptions, signals
+from okpay_gateway import conf, exceptions
 from okpay_gateway.models import (
     CLOSED_CONTRACT_STATUSES,
     Contract,
@@ -41,25 +40,19 @@ from okpay_gateway.models import (
     PaymentStatus,
 )
 from okpay_gateway.payments.ledger import (
-    CAPTURED_STATUSES,
     CONTRACT_INACTIVE,
-    DECLINE_FAULTS,
     FINAL_PAYMENT_STATUSES,
     IN_FLIGHT_STATUSES,
     NOT_PERFORMED_ERRORS,
     WAITING_STATUSES,
     LedgerWrites,
-    apply_transaction,
-    apply_transaction_locked,
-    client_for,
-    fault_detail,
     lock_payment,
     logger,
     record_decline,
     record_event,
-    save_payment,
-    send_on_commit,
 )
+from okpay_gateway.payments.replies import call_charge, record_replies
+from okpay_gateway.payments.resolution import resolve_payment
 from okpay_gateway.provider.settings import OkPaySettings
 
 
@@ -169,84 +162,6 @@ def finish_charge(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ChargeReply:
-    """What one ``PreapprovedPayment_Charge`` call returned: a transaction or an error."""
-
-    payment: Payment
-    txn: Any = None
-    error: BaseException | None = None
-
-
-def call_charge(payment: Payment, okpay_settings: OkPaySettings) -> ChargeReply:
-    """Send the charge of a ``SENDING`` payment; touches no database row.
-
-    Safe to run in a worker thread: everything it needs (contract ID,
-    amount, invoice) is on the row handed in. Never raises.
-    """
-    contract = payment.contract
-    assert contract is not None and contract.okpay_id is not None
-    try:
-        txn = client_for(okpay_settings).preapproved_payment_charge(
-            contract_id=contract.okpay_id,
-            amount=payment.amount,
-            invoice=payment.invoice,
-        )
-    except Exception as exc:  # kept as data; record_replies classifies it
-        return ChargeReply(payment, error=exc)
-    return ChargeReply(payment, txn=txn)
-
-
-def record_replies(
-    replies: Sequence[ChargeReply], *, okpay_settings: OkPaySettings
-) -> list[Payment]:
-    """Record what the calls returned, for many payments in one transaction.
-
-    Completed, declined and unknown outcomes are written with one statement
-    per table (:class:`LedgerWrites`); only a payment still ``SENDING`` is
-    changed. A charge refused as a duplicate is resolved with OKPAY after
-    the commit. Returns the payments in the order of ``replies``.
-    """
-    duplicates: list[int] = []
-    with transaction.atomic():
-        rows = {
-            p.pk: p
-            for p in Payment.objects.select_for_update(of=("self",))
-            .select_related("contract")
-            .filter(pk__in=[reply.payment.pk for reply in replies])
-        }
-        writes = LedgerWrites()
-        for reply in replies:
-            payment = rows[reply.payment.pk]
-            error = reply.error
-            if error is None:
-                apply_transaction_locked(
-                    payment,
-                    reply.txn,
-                    kind=PaymentEventKind.CHARGE_COMPLETED,
-                    source="charge",
-                    writes=writes,
-                )
-            elif payment.status != PaymentStatus.SENDING:
-                continue
-            elif isinstance(error, exceptions.DuplicatePayment):
-                # The invoice is taken: an earlier attempt went through.
-                duplicates.append(payment.pk)
-            elif isinstance(error, NOT_PERFORMED_ERRORS):
-                _back_to_pending(payment, error, writes)
-            elif isinstance(error, DECLINE_FAULTS):
-                record_decline(payment, error.code, fault_detail(error), writes)
-            elif isinstance(error, exceptions.ProviderError):
-                # Read timeouts, broken answers and unclassified faults: the
-                # call may have moved money; only OKPAY can tell.
-                _mark_unknown(payment, error, writes)
-            # Anything else stays SENDING: the resolver asks OKPAY later.
-        writes.flush()
-    for pk in duplicates:
-        rows[pk] = resolve_payment(rows[pk], okpay_settings=okpay_settings)
-    return [rows[reply.payment.pk] for reply in replies]
-
-
 def _send_charge(payment: Payment, okpay_settings: OkPaySettings) -> Payment:
     reply = call_charge(payment, okpay_settings)
     (payment,) = record_replies([reply], okpay_settings=okpay_settings)
@@ -257,108 +172,6 @@ def _send_charge(payment: Payment, okpay_settings: OkPaySettings) -> Payment:
     ):
         raise error
     return payment
-
-
-def _back_to_pending(
-    payment: Payment, exc: exceptions.OkPayError, writes: LedgerWrites
-) -> None:
-    payment.status = PaymentStatus.PENDING
-    save_payment(payment, ["status"], writes)
-    record_event(
-        PaymentEventKind.CHARGE_DECLINED,
-        payment=payment,
-        amount=payment.amount,
-        detail={"not_performed": True, **fault_detail(exc)},
-        writes=writes,
-    )
-    logger.warning(
-        "OKPAY charge %s not performed: %s",
-        payment.invoice,
-        exc.code,
-        extra={"okpay_payment_id": payment.pk},
-    )
-
-
-def _mark_unknown(
-    payment: Payment, exc: exceptions.OkPayError, writes: LedgerWrites
-) -> None:
-    payment.status = PaymentStatus.UNKNOWN
-    save_payment(payment, ["status"], writes)
-    record_event(
-        PaymentEventKind.CHARGE_UNKNOWN,
-        payment=payment,
-        amount=payment.amount,
-        detail=fault_detail(exc),
-        writes=writes,
-    )
-    send_on_commit(signals.payment_outcome_unknown, payment=payment)
-    logger.warning(
-        "OKPAY charge %s has no known outcome: %s",
-        payment.invoice,
-        exc.code,
-        extra={"okpay_payment_id": payment.pk},
-    )
-
-
-def _find_charge(payment: Payment, okpay_settings: OkPaySettings) -> Any | None:
-    """OKPAY's transaction for the payment's invoice, or None if there is none.
-
-    Raises :class:`ProviderError` when OKPAY cannot be asked.
-    """
-    client = client_for(okpay_settings)
-    try:
-        return client.transaction_get(invoice=payment.invoice)
-    except exceptions.NotFound:
-        pass
-    contract = payment.contract
-    if contract is None or contract.okpay_id is None:
-        return None
-    # Charges carry their invoice at the front of the comment; a provider that
-    # does not file it as the transaction's Invoice still lists it here.
-    for operation in client.preapproved_payment_get_operations(contract.okpay_id):
-        words = (operation.comment or "").split()
-        if operation.invoice == payment.invoice or (
-            words and words[0] == payment.invoice
-        ):
-            return operation
-    return None
-
-
-def resolve_payment(payment: Payment, *, okpay_settings: OkPaySettings) -> Payment:
-    """Ask OKPAY what became of the payment's invoice and record the answer.
-
-    Found and completed → ``COMPLETED`` (``charge_resolved`` event); not found
-    → nothing moved, a ``SENDING``/``UNKNOWN`` payment goes back to
-    ``PENDING``. When OKPAY cannot be reached the row is left unchanged.
-    """
-    if payment.status in CAPTURED_STATUSES:
-        return payment
-    try:
-        txn = _find_charge(payment, okpay_settings)
-    except exceptions.ProviderError as exc:
-        logger.warning(
-            "OKPAY payment %s could not be resolved: %s",
-            payment.invoice,
-            exc.code,
-            extra={"okpay_payment_id": payment.pk},
-        )
-        payment.refresh_from_db()
-        return payment
-    if txn is not None:
-        return apply_transaction(
-            payment.pk, txn, kind=PaymentEventKind.CHARGE_RESOLVED, source="resolve"
-        )
-    with transaction.atomic():
-        locked = lock_payment(payment.pk)
-        if locked.status in IN_FLIGHT_STATUSES:
-            locked.status = PaymentStatus.PENDING
-            locked.save(update_fields=["status", "updated_at"])
-            record_event(
-                PaymentEventKind.CHARGE_RESOLVED,
-                payment=locked,
-                detail={"outcome": "not_found"},
-            )
-        return locked
 
 
 def charge_contract(

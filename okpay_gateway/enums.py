@@ -13,6 +13,7 @@ stored concept has a wire spelling, the enum here converts (``FeePayer``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import EnumMeta, StrEnum
 from typing import Any
 
@@ -34,15 +35,20 @@ class _LabeledMeta(EnumMeta):
     @property
     def choices(cls) -> list[tuple[str, str]]:
         """``[(value, label), ...]`` for a model field."""
-        return [(member.value, member.label) for member in cls]  # type: ignore[attr-defined]
+        return [(member.value, member.label) for member in _members(cls)]
 
     @property
     def values(cls) -> list[str]:
-        return [member.value for member in cls]  # type: ignore[attr-defined]
+        return [member.value for member in _members(cls)]
 
     @property
     def labels(cls) -> list[str]:
-        return [member.label for member in cls]  # type: ignore[attr-defined]
+        return [member.label for member in _members(cls)]
+
+
+def _members(cls: EnumMeta) -> list[LabeledEnum]:
+    members: Iterable[object] = cls
+    return [member for member in members if isinstance(member, LabeledEnum)]
 
 
 class LabeledEnum(StrEnum, metaclass=_LabeledMeta):

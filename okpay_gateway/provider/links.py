@@ -266,6 +266,8 @@ def _language(value: object) -> str | None:
 
 def _fee_payer(value: object) -> str:
     try:
+        if not isinstance(value, str):
+            raise ValueError(value)
         return OkFees(value).value
     except ValueError:
         raise LinkError(

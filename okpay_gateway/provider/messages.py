@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 from okpay_gateway.exceptions import InvalidRequest, ProtocolError
 
@@ -333,7 +333,7 @@ def _as_mapping(data: Any) -> Mapping[str, Any]:
         return data
     # zeep CompoundValue objects (and anything attribute-based) still work.
     if hasattr(data, "__values__"):
-        return data.__values__
+        return cast(Mapping[str, Any], data.__values__)
     raise ValueError(f"expected a mapping, got {type(data).__name__}")
 
 

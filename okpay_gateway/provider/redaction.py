@@ -34,7 +34,8 @@ def mask_envelope(envelope: etree._Element) -> bytes:
             continue  # comments and processing instructions
         if etree.QName(element).localname in SECRET_ELEMENTS and element.text:
             element.text = MASK
-    return etree.tostring(masked, pretty_print=True, encoding="utf-8")
+    text: bytes = etree.tostring(masked, pretty_print=True, encoding="utf-8")
+    return text
 
 
 class RedactingLogPlugin(Plugin):

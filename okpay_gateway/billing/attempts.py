@@ -29,6 +29,7 @@ from okpay_gateway.billing.plan import (
     Plan,
 )
 from okpay_gateway.billing.schedule import period_key
+from okpay_gateway.bulk import update_rows
 from okpay_gateway.enums import (
     ChargeAttemptStatus,
     ContractStatus,
@@ -132,8 +133,8 @@ def write_attempts(
                 retried.append(attempt)
             entry.attempt = attempt
         ChargeAttempt.objects.bulk_create(fresh)
-        ChargeAttempt.objects.bulk_update(
-            retried, ["status", "tries", "last_tried_at", "decline_code"]
+        update_rows(
+            ChargeAttempt, retried, ["status", "tries", "last_tried_at", "decline_code"]
         )
         _begin_payments(
             [b for b in begun if b.outcome is None], now, config, settings_for

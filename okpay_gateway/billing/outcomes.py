@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from okpay_gateway import signals
 from okpay_gateway.billing import notifications_mail
@@ -44,6 +45,7 @@ from okpay_gateway.billing.lifecycle import (
 from okpay_gateway.billing.plan import CONTRACT_INACTIVE
 from okpay_gateway.billing.schedule import period_start
 from okpay_gateway.billing.states import SubscriptionEvent, can_transition, transition
+from okpay_gateway.bulk import update_rows
 from okpay_gateway.enums import (
     CLOSED_CONTRACT_STATUSES,
     LIVE_SUBSCRIPTION_STATUSES,
@@ -175,12 +177,11 @@ def apply_outcomes(
                     attempt.payment = payment
                     changed_attempts.append(attempt)
                 results.append(Result.STILL_UNKNOWN)
-        if changed_attempts:
-            ChargeAttempt.objects.bulk_update(changed_attempts, _ATTEMPT_FIELDS)
-        if changed_subscriptions:
-            Subscription.objects.bulk_update(
-                changed_subscriptions, _SUBSCRIPTION_FIELDS
-            )
+        stamp = timezone.now()
+        for row in (*changed_attempts, *changed_subscriptions):
+            row.updated_at = stamp
+        update_rows(ChargeAttempt, changed_attempts, _ATTEMPT_FIELDS)
+        update_rows(Subscription, changed_subscriptions, _SUBSCRIPTION_FIELDS)
     return results
 
 

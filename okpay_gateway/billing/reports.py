@@ -56,11 +56,11 @@ class RunReport:
 
     def add(self, decision: Decision) -> None:
         with self._lock:
-            self.outcomes[decision.outcome] += 1
+            self.outcomes[str(decision.outcome)] += 1
             if decision.outcome == DecisionOutcome.SKIPPED:
-                self.skipped[decision.reason] += 1
+                self.skipped[str(decision.reason)] += 1
             elif decision.outcome == DecisionOutcome.DECLINED:
-                self.declined[decision.reason] += 1
+                self.declined[str(decision.reason)] += 1
             elif decision.outcome == DecisionOutcome.CHARGED:
                 self.charged_amounts[decision.currency] = (
                     self.charged_amounts.get(decision.currency, Decimal("0.00"))

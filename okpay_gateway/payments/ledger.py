@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from okpay_gateway import clients, exceptions, signals
+from okpay_gateway.bulk import update_rows
 from okpay_gateway.models import (
     Contract,
     Payment,
@@ -107,8 +108,10 @@ class LedgerWrites:
             now = timezone.now()
             for payment in self._payments.values():
                 payment.updated_at = now
-            Payment.objects.bulk_update(
-                list(self._payments.values()), sorted(self._fields | {"updated_at"})
+            update_rows(
+                Payment,
+                list(self._payments.values()),
+                sorted(self._fields | {"updated_at"}),
             )
         if self.events:
             PaymentEvent.objects.bulk_create(self.events)

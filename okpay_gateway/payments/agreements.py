@@ -34,7 +34,11 @@ from okpay_gateway.payments.ledger import (
     record_event,
 )
 from okpay_gateway.payments.resolution import resolve_payment
-from okpay_gateway.provider.links import CheckoutLink, build_preapproved_link
+from okpay_gateway.provider.links import (
+    CheckoutLink,
+    LinkItem,
+    build_preapproved_link,
+)
 from okpay_gateway.provider.settings import OkPaySettings
 
 
@@ -109,6 +113,8 @@ def request_agreement(
         return_fail=return_fail,
         fee_payer=FeePayer(terms.fee_payer).ok_fees,
         payer={"ok_payer_email": payer_email} if payer_email else None,
+        # Shown on the approval page as what approving costs at once.
+        first_payment=[LinkItem(name=(description or terms.title)[:127], price=amount)],
         today=today,
     )
     with transaction.atomic():

@@ -12,6 +12,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from django.db import connection
 
@@ -23,17 +24,13 @@ from okpay_gateway.provider.settings import OkPaySettings
 __all__ = ["Sent", "charge_pool", "close_pool", "send_batch"]
 
 
+@dataclass(slots=True)
 class Sent:
     """A charge that went out (or was looked up): the settled payment, the error."""
 
-    __slots__ = ("entry", "error", "payment")
-
-    def __init__(
-        self, entry: Begun, payment: Payment | None, error: BaseException | None
-    ) -> None:
-        self.entry = entry
-        self.payment = payment
-        self.error = error
+    entry: Begun
+    payment: Payment | None
+    error: BaseException | None
 
 
 def charge_pool(concurrency: int) -> ThreadPoolExecutor | None:

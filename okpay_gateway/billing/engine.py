@@ -251,11 +251,13 @@ def _settle(
         for b in begun
         if b.outcome is not None
     ]
+    pairs = []
+    for item in sent:
+        # Only entries with a written attempt carry a charge action.
+        assert item.entry.attempt is not None
+        pairs.append((item.entry.attempt, item.payment))
     results = apply_outcomes(
-        [(s.entry.attempt, s.payment) for s in sent],  # type: ignore[misc]
-        now,
-        config,
-        unknown_retry_at=now + config.backoff(0),
+        pairs, now, config, unknown_retry_at=now + config.backoff(0)
     )
     for item, result in zip(sent, results, strict=True):
         entry, payment, error = item.entry, item.payment, item.error
@@ -263,7 +265,7 @@ def _settle(
         if error is not None and not isinstance(error, exceptions.OkPayError):
             logger.error(
                 "renewal %s failed unexpectedly",
-                entry.attempt.invoice if entry.attempt else "?",
+                entry.attempt.invoice if entry.attempt else "",
                 exc_info=error,
                 extra={"okpay_subscription_id": entry.subscription.pk},
             )

@@ -416,17 +416,48 @@ def _preview_run(
     progress: Callable[[Decision], None] | None,
 ) -> RunReport:
     report = RunReport(as_of=now, dry_run=True)
-    for page in iter_due_ids(now, batch_size=max(config.batch_size, 500), limit=limit):
+    size = max(config.batch_size, _PREVIEW_PAGE)
+    last, remaining = 0, limit
+    while remaining is None or remaining > 0:
+        take = size if remaining is None else min(size, remaining)
+        # One keyset page per statement, with only what plan() reads.
         subscriptions = list(
-            Subscription.objects.filter(pk__in=page)
-            .select_related("contract")
+            due_subscriptions(now)
+            .filter(pk__gt=last)
             .order_by("pk")
+            .select_related("contract")
+            .only(*_PLAN_FIELDS)[:take]
         )
+        if not subscriptions:
+            break
+        last = subscriptions[-1].pk
+        if remaining is not None:
+            remaining -= len(subscriptions)
         for decision in _previews(subscriptions, now, config):
             report.add(decision)
             if progress is not None:
                 progress(decision)
     return report
+
+
+_PREVIEW_PAGE = 2000
+_PLAN_FIELDS = (
+    "status",
+    "period_index",
+    "amount",
+    "currency",
+    "channel",
+    "ends_at",
+    "suspended_at",
+    "consecutive_failures",
+    "contract__status",
+    "contract__okpay_id",
+    "contract__currency",
+    "contract__daily_amount",
+    "contract__weekly_amount",
+    "contract__monthly_amount",
+    "contract__end_date",
+)
 
 
 # --- a whole run -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Under the row lock where a batch's attempts are written, the plan is re-checked.
+"""Batches: the plan is re-checked under the row lock, and --dry-run plans the same way.
 
 Between the plan and the write another process may have moved a subscription
 on (the resolver found its period charged), taken its lease, or ended it. The
@@ -85,3 +85,23 @@ def test_write_step_charges_when_nothing_changed(okpay, monkeypatch):
     assert report.outcomes == {"charged": 1}
     assert ChargeAttempt.objects.get(subscription=sub).invoice == f"{sub.pk}-1"
     assert Transaction.objects.count() == 1
+
+
+def test_dry_run_reports_what_the_run_then_decides(okpay):
+    """--dry-run and the run share plan(): the same outcomes and reasons."""
+    from okpay_gateway.models import Contract, RenewalDecision
+
+    capped, closed, plain = seed_customers(3, daily="15.00")
+    for contract in (capped, capped, closed, plain):
+        subscribe(contract, paid_at=utc(2027, 1, 5, 9))
+    # Closed at OKPAY, not yet seen by a signal: the run finds out itself.
+    Contract.objects.filter(pk=closed.pk).update(status="canceled")
+    due = set_time(utc(2027, 2, 5, 9))
+
+    preview = engine.run_renewals(now=due, dry_run=True)
+    report = engine.run_renewals(now=due)
+
+    assert preview.outcomes == report.outcomes == {"charged": 2, "skipped": 2}
+    assert preview.skipped == report.skipped
+    assert set(report.skipped) == {"over_daily_limit", "contract_canceled"}
+    assert RenewalDecision.objects.filter(run_id=report.run_id).count() == 4

@@ -108,6 +108,22 @@ def _text(value: Any, key: str) -> str:
     return value
 
 
+def _whole(minimum: int) -> Callable[[Any, str], int]:
+    def read(value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ConfigurationError(
+                f"{SETTINGS_NAME}[{key!r}] must be a whole number of at least "
+                f"{minimum}, not {value!r}"
+            )
+        return value
+
+    return read
+
+
+# The smallest IPN body cap that still fits a real IPN with room (a few KB).
+MIN_IPN_BODY_BYTES = 4096
+
+
 def _flag(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(f"{SETTINGS_NAME}[{key!r}] must be True or False")
@@ -163,6 +179,10 @@ class GatewayOptions:
         43200.0,
     )
     reverify_max_attempts: int = 20
+    # Inbound IPN bodies above this many bytes are refused (413) before storing.
+    ipn_max_body_bytes: int = 65536
+    # Days junk IPN rows (malformed, invalid, ...) are kept (okpay_prune_ipns).
+    ipn_retention_days: int = 30
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> GatewayOptions:
@@ -195,6 +215,10 @@ _READERS: dict[str, Callable[[Any, str], Any]] = {
     "sending_grace_seconds": _seconds,
     "reverify_delays": _seconds_list,
     "reverify_max_attempts": _count,
+    # The minimum size is a startup check (E011), not a reading rule: tests
+    # and tools may set a tiny cap on purpose.
+    "ipn_max_body_bytes": _whole(1),
+    "ipn_retention_days": _whole(0),
 }
 
 

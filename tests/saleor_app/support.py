@@ -121,3 +121,21 @@ def action_event(txn: dict[str, Any], amount: str, currency: str = "USD") -> dic
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+def approve_at_okpay(fields: dict[str, str], *, notify: bool = True):
+    """The customer approves the agreement on OKPAY's page (emulator operation)."""
+    from okpay_gateway.emulator import operations
+    from okpay_gateway.emulator.models import Wallet
+    from tests.payments.support import CUSTOMER_WALLET, MERCHANT_WALLET
+
+    return operations.grant_contract(
+        receiver=Wallet.objects.get(wallet_id=MERCHANT_WALLET),
+        client=Wallet.objects.get(wallet_id=CUSTOMER_WALLET),
+        title=fields["ok_p_title"],
+        currency=fields["ok_currency"],
+        monthly_limit=Decimal(fields["ok_p_monthly_amount"]),
+        invoice=fields["ok_invoice"],
+        ipn_url=fields["ok_ipn"],
+        notify=notify,
+    )

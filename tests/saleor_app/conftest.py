@@ -35,6 +35,7 @@ def app(settings, live_server, standin):
         "CONNECT_TIMEOUT": 2,
         "READ_TIMEOUT": 10,
         "RETRY_DELAYS": [0],
+        "JWKS_MIN_REFRESH_SECONDS": 0,
     }
     settings.OKPAY_EMULATOR = {**settings.OKPAY_EMULATOR, "IPN_DELIVERY": "sync"}
     ipn_sender.set_session_factory(None)

@@ -99,3 +99,23 @@ def test_webhook_from_uninstalled_saleor_is_401(app, installed, standin):
     )
     assert response.status_code == 401
     _nothing_changed()
+
+
+def test_unknown_kids_do_not_refetch_keys_faster_than_the_pause(
+    app, installed, standin, settings
+):
+    """Forged kids cannot make the App hammer Saleor's JWKS endpoint."""
+    settings.OKPAY_SALEOR_APP = {
+        **settings.OKPAY_SALEOR_APP,
+        "JWKS_MIN_REFRESH_SECONDS": 3600,
+    }
+    assert (
+        standin.send_webhook(app + HOOK, EVENT, initialize_event()).status_code == 200
+    )
+    for n in range(3):
+        forged = SigningKey(f"random-{n}")
+        response = standin.send_webhook(
+            app + HOOK, EVENT, initialize_event(), key=forged
+        )
+        assert response.status_code == 401
+    assert standin.jwks_requests == 1

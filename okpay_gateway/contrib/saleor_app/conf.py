@@ -24,6 +24,8 @@ key                        meaning
 ``FEE_PAYER``              what a new agreement asks the customer to approve
 ``RETRY_DELAYS``           seconds between delivery attempts of reports and renewal
                            orders (default 60, 300, 900, 3600 then hourly)
+``JWKS_MIN_REFRESH_SECONDS`` least time between two fetches of Saleor's keys caused by
+                           an unknown ``kid`` (default 30)
 ``SESSION_FACTORY``        dotted path to a zero-argument callable returning the
                            ``requests.Session`` for calls to Saleor (tests)
 =========================  ===========================================================
@@ -55,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "VALIDITY_DAYS": 365,
     "FEE_PAYER": "merchant",
     "RETRY_DELAYS": [60, 300, 900, 3600],
+    "JWKS_MIN_REFRESH_SECONDS": 30,
     "SESSION_FACTORY": "",
 }
 

@@ -5,8 +5,9 @@ header ``{"alg": "RS256", "b64": false, "crit": ["b64"], "kid": ...}``
 (RFC 7797: the payload is not base64-encoded), so the signed input is
 ``base64url(header) + "." + raw body``. The public keys are the instance's
 ``/.well-known/jwks.json``; they are cached on the :class:`Installation` and
-fetched again (once per webhook) when a signature names a ``kid`` the cache
-does not hold, which is how a key rotation shows.
+fetched again (once per webhook, and at most every
+``JWKS_MIN_REFRESH_SECONDS``) when a signature names a ``kid`` the cache does
+not hold, which is how a key rotation shows.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
-from . import saleor_api
+from . import conf, saleor_api
 from .models import Installation
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,18 @@ def _key_for(keys: dict[str, Any], kid: str | None) -> Any | None:
         return None
 
 
+def _may_refresh(installation: Installation) -> bool:
+    # Unknown kids are cheap to forge; without a pause each one would make us
+    # fetch Saleor's JWKS again.
+    fetched = installation.jwks_fetched_at
+    pause = float(conf.setting("JWKS_MIN_REFRESH_SECONDS"))
+    return (
+        not installation.jwks
+        or fetched is None
+        or (timezone.now() - fetched).total_seconds() >= pause
+    )
+
+
 def _refresh_keys(installation: Installation) -> dict[str, Any]:
     keys = saleor_api.fetch_jwks(installation.saleor_api_url)
     with transaction.atomic():
@@ -97,7 +110,7 @@ def verify(installation: Installation, signature: str, body: bytes) -> None:
     kid = header.get("kid")
     keys = installation.jwks or {}
     public_key = _key_for(keys, kid) if keys else None
-    if public_key is None:
+    if public_key is None and _may_refresh(installation):
         public_key = _key_for(_refresh_keys(installation), kid)
     if public_key is None:
         raise BadSignature(f"no key {kid!r} in the Saleor JWKS")

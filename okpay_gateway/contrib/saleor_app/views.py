@@ -202,13 +202,14 @@ def ipn_view(request: HttpRequest, channel: str = "") -> HttpResponse:
     )
 
 
+@csrf_exempt
 @transaction.non_atomic_requests
 def return_view(request: HttpRequest) -> HttpResponse:
     """The customer is back from OKPAY: ask OKPAY, then go back to the storefront.
 
     Only the invoice is read from the request; its meaning is asked of OKPAY.
     """
-    invoice = request.GET.get("invoice", "")
+    invoice = request.GET.get("invoice") or request.POST.get("ok_invoice") or ""
     payment = None
     if invoice:
         channel = (

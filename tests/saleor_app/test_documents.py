@@ -42,3 +42,13 @@ def test_schema_validation_catches_a_wrong_field(required_schema):
     """The check can fail: a field Saleor does not have is reported."""
     errors = validate(required_schema, parse("query Bad { app { id noSuchField } }"))
     assert errors
+
+
+def test_real_saleor_test_documents_validate(required_schema):
+    """The documents the real-Saleor tests send are valid too (checked before Saleor runs)."""
+    from tests.saleor.app_support import DOCUMENTS
+
+    assert len(DOCUMENTS) >= 15
+    for name, document in DOCUMENTS.items():
+        errors = validate(required_schema, parse(document))
+        assert [error.message for error in errors] == [], name

@@ -95,27 +95,30 @@ TRANSACTION_CANCELATION_REQUESTED = (
     "transaction { id token pspReference } } } }"
 )
 
+# What a paid order tells the App about subscriptions (ORDER_FULLY_PAID).
+ORDER_SELECTION = f"""
+  id number userEmail created
+  channel {{ id slug }}
+  user {{ id email }}
+  total {{ gross {{ amount currency }} }}
+  billingAddress {{ {_ADDRESS} }}
+  shippingAddress {{ {_ADDRESS} }}
+  lines {{
+    id quantity productName
+    totalPrice {{ gross {{ amount currency }} }}
+    variant {{
+      id
+      metadata {{ key value }}
+      product {{ id name metadata {{ key value }} }}
+    }}
+  }}
+"""
+
 ORDER_FULLY_PAID = f"""
 subscription OrderFullyPaid {{
   event {{
     ... on OrderFullyPaid {{
-      order {{
-        id number userEmail created
-        channel {{ id slug }}
-        user {{ id email }}
-        total {{ gross {{ amount currency }} }}
-        billingAddress {{ {_ADDRESS} }}
-        shippingAddress {{ {_ADDRESS} }}
-        lines {{
-          id quantity productName
-          totalPrice {{ gross {{ amount currency }} }}
-          variant {{
-            id
-            metadata {{ key value }}
-            product {{ id name metadata {{ key value }} }}
-          }}
-        }}
-      }}
+      order {{ {ORDER_SELECTION} }}
     }}
   }}
 }}

@@ -205,3 +205,25 @@ def test_renewal_order_of_a_renewal_starts_no_new_subscription(app, installed, s
     path, event = ORDER_PAID
     assert standin.send_webhook(app + path, event, payload).status_code == 200
     assert Subscription.objects.count() == 1
+
+
+def test_a_row_leased_by_another_worker_is_left_alone(app, installed, standin):
+    """The receiver and the retry command never create a period's order twice at once."""
+    from django.utils import timezone
+
+    subscription = subscribed(standin, app)
+    standin.down = True
+    renew_month_later(subscription)
+    standin.down = False
+    row = RenewalOrder.objects.get()
+    RenewalOrder.objects.filter(pk=row.pk).update(
+        claimed_until=timezone.now() + timedelta(minutes=5)
+    )
+    with pytest.raises(SystemExit):
+        call_command("okpay_saleor_app_retry", stdout=io.StringIO())
+    assert standin.operations("RenewalDraftCreate") == []
+    RenewalOrder.objects.filter(pk=row.pk).update(claimed_until=None)
+    call_command("okpay_saleor_app_retry", stdout=io.StringIO())
+    row.refresh_from_db()
+    assert row.status == RenewalOrderStatus.PAID
+    assert row.claimed_until is None

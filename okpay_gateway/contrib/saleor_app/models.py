@@ -192,6 +192,9 @@ class RenewalOrder(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.CharField(max_length=255, blank=True)
+    # A short lease: the receiver and the retry command never work on one row
+    # at once (two drafts for one period).
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

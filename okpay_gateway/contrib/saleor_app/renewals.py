@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from okpay_gateway.models import ChargeAttempt, ChargeAttemptStatus, Contract
@@ -271,10 +272,36 @@ def _has_transaction(order: dict[str, Any], psp: str) -> bool:
     )
 
 
+LEASE_SECONDS = 300
+
+
+def _claim(row: RenewalOrder) -> bool:
+    now = timezone.now()
+    taken = (
+        RenewalOrder.objects.filter(pk=row.pk)
+        .exclude(status=PAID_STATUS)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + timedelta(seconds=LEASE_SECONDS))
+    )
+    return taken == 1
+
+
 def create_order(row: RenewalOrder) -> bool:
-    """Take the row one step further each call until the order is paid."""
+    """Take the row as far as Saleor lets it; True once the order is paid.
+
+    Another worker holding the row's lease makes this call a no-op (False).
+    """
     if row.status == PAID_STATUS:
         return True
+    if not _claim(row):
+        return False
+    try:
+        return _advance(row)
+    finally:
+        RenewalOrder.objects.filter(pk=row.pk).update(claimed_until=None)
+
+
+def _advance(row: RenewalOrder) -> bool:
     installation = row.app_subscription.installation
     payment = row.payment
     psp = str(payment.okpay_txn_id or payment.invoice)

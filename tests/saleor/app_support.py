@@ -197,6 +197,12 @@ USER_METADATA = (
     "query UserMeta($id: ID!) { user(id: $id) { privateMetadata { key value } } }"
 )
 
+APP = """
+query App($id: ID!) {
+  app(id: $id) { id identifier isActive permissions { code } webhooks { id name isActive } }
+}
+"""
+
 APP_DELETE = "mutation AppDelete($id: ID!) { appDelete(id: $id) { errors { field message code } } }"
 
 DOCUMENTS = {

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +24,7 @@ from okpay_gateway.contrib.saleor_app.agreements import (
     AGREEMENT_METADATA_KEY,
     active_agreement,
 )
+from okpay_gateway.contrib.saleor_app.manifest import PERMISSIONS, WEBHOOKS
 from okpay_gateway.contrib.saleor_app.models import (
     Installation,
     RenewalOrder,
@@ -39,6 +42,7 @@ from tests.payments.support import (
     use_emulator,
 )
 from tests.saleor.app_support import (
+    APP,
     APP_DELETE,
     CATEGORY_CREATE,
     CHANNELS,
@@ -158,7 +162,8 @@ def _catalogue(world: World) -> None:
 
 
 @pytest.fixture
-def world(settings, live_server):
+def saleor(settings, live_server):
+    """The App on the live server, pointed at the real Saleor (not installed yet)."""
     env = saleor_env()
     api_url = env["OKPAY_SALEOR_GRAPHQL_URL"]
     w = World()
@@ -194,11 +199,17 @@ def world(settings, live_server):
     use_emulator(settings)
     settings.OKPAY_GATEWAY = {**settings.OKPAY_GATEWAY, "ACCEPT_TEST_IPN": True}
     _seed_wallets(currency)
-    result = install.install(api_url, w.staff.token)
+    yield w
+    saleor_api.reset()
+
+
+@pytest.fixture
+def world(saleor):
+    """``saleor`` with the App installed by appCreate + webhookCreate, and a catalogue."""
+    w = saleor
+    result = install.install(w.api_url, w.staff.token)
     w.app_id = result.app_id
-    print(
-        f"App {w.identifier} installed in {api_url} as {w.app_id}, App at {w.app_base}"
-    )
+    print(f"App {w.identifier} in {w.api_url} as {w.app_id}, App at {w.app_base}")
     _catalogue(w)
     w.customer_id = w.staff.mutate(
         CUSTOMER_CREATE,
@@ -215,7 +226,6 @@ def world(settings, live_server):
     )["user"]["id"]
     yield w
     w.staff.mutate(APP_DELETE, "appDelete", {"id": w.app_id})
-    saleor_api.reset()
 
 
 def _checkout(world: World) -> str:
@@ -380,3 +390,33 @@ def test_real_saleor_forged_and_unsigned_webhooks_are_refused(world):
     print("unsigned", unsigned.status_code, "forged", forged.status_code)
     assert (unsigned.status_code, forged.status_code) == (401, 401)
     assert not Payment.objects.exists()
+
+
+def test_app_installs_through_saleors_install_flow(saleor):
+    """Saleor fetches the manifest and posts the token to register/ (its own command)."""
+    python = os.environ.get("OKPAY_SALEOR_PYTHON")
+    manage = os.environ.get("OKPAY_SALEOR_MANAGE_PY")
+    if not (python and manage):
+        pytest.skip("OKPAY_SALEOR_PYTHON / OKPAY_SALEOR_MANAGE_PY not set")
+    env = dict(os.environ)
+    if os.environ.get("OKPAY_SALEOR_SETTINGS"):
+        env["DJANGO_SETTINGS_MODULE"] = os.environ["OKPAY_SALEOR_SETTINGS"]
+    manifest = saleor.app_base + "manifest/"
+    done = subprocess.run(
+        [python, manage, "install_app", manifest, "--activate", "--quiet"],
+        cwd=os.path.dirname(manage),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    print("install_app:", done.returncode, done.stdout[-500:], done.stderr[-2000:])
+    assert done.returncode == 0
+    installation = Installation.objects.get()
+    assert installation.saleor_api_url == saleor.api_url
+    app = saleor.staff.call(APP, {"id": installation.app_id})["app"]
+    print("installed app", json.dumps(app))
+    assert app["identifier"] == saleor.identifier
+    assert sorted(p["code"] for p in app["permissions"]) == sorted(PERMISSIONS)
+    assert len(app["webhooks"]) == len(WEBHOOKS)
+    saleor.staff.mutate(APP_DELETE, "appDelete", {"id": installation.app_id})

@@ -123,8 +123,10 @@ def money(value: str) -> Decimal:
     return Decimal(value)
 
 
-def approve_at_okpay(fields: dict[str, str], *, notify: bool = True):
-    """The customer approves the agreement on OKPAY's page (emulator operation)."""
+def approve_at_okpay(
+    fields: dict[str, str], *, notify: bool = True, status: str = "Active"
+):
+    """The customer approves (or with ``status="Failed"`` declines) on OKPAY's page."""
     from okpay_gateway.emulator import operations
     from okpay_gateway.emulator.models import Wallet
     from tests.payments.support import CUSTOMER_WALLET, MERCHANT_WALLET
@@ -138,4 +140,5 @@ def approve_at_okpay(fields: dict[str, str], *, notify: bool = True):
         invoice=fields["ok_invoice"],
         ipn_url=fields["ok_ipn"],
         notify=notify,
+        status=status,
     )

@@ -322,3 +322,17 @@ def test_bad_payload_is_400_and_changes_nothing(app, installed, standin):
     response = standin.send_webhook(app + path, event, {"action": {"amount": "x"}})
     assert response.status_code == 400
     assert not Payment.objects.exists()
+
+
+def test_declined_agreement_reports_charge_failure_once(app, installed, standin):
+    """The customer refuses at OKPAY: the IPN alone makes Saleor hear CHARGE_FAILURE."""
+    txn, answer = first_purchase(standin, app)
+    approve_at_okpay(answer["data"]["fields"], status="Failed")
+    payment = Payment.objects.get()
+    assert payment.status == PaymentStatus.DECLINED
+    assert [(r["id"], r["type"]) for r in standin.reports] == [
+        (txn["id"], "CHARGE_FAILURE")
+    ]
+    processed = hook(standin, app, PROCESS, {"transaction": txn, "data": None})
+    assert processed["result"] == "CHARGE_FAILURE"
+    assert len(standin.reports) == 1

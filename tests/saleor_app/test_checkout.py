@@ -186,7 +186,9 @@ def test_report_retried_after_saleor_was_down_without_charging_again(
     with pytest.raises(SystemExit):
         call_command("okpay_saleor_app_retry")  # still down: non-zero exit
     standin.down = False
-    call_command("okpay_saleor_app_retry")
+    from okpay_gateway.contrib.saleor_app import tasks
+
+    assert tasks.deliver().startswith("reports delivered 1, pending 0")
     call_command("okpay_saleor_app_retry")
     assert [(r["id"], r["type"]) for r in standin.reports] == [
         (txn["id"], "CHARGE_SUCCESS")

@@ -70,6 +70,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     f"{P}.host": (f"{P}.emulator", f"{P}.contrib", f"{P}.graphql", f"{P}.demo"),
     f"{P}.contrib.saleor": (f"{P}.emulator", f"{P}.demo"),
+    # The Saleor App shares the core and billing with the plugin, not its code.
+    f"{P}.contrib.saleor_app": (
+        f"{P}.emulator",
+        f"{P}.contrib.saleor",
+        f"{P}.host",
+        f"{P}.graphql",
+        f"{P}.demo",
+    ),
     f"{P}.graphql": (f"{P}.emulator", f"{P}.demo"),
     # The demo shop sits on top of everything.
     f"{P}.demo": (),

@@ -26,8 +26,14 @@ Charging one period:
   charges on the contract, plus OKPAY's ``AvailableAmount`` when
   ``RENEWAL_FETCH_AVAILABLE_AMOUNT`` is on) are checked first; a charge that
   cannot fit is **skipped** with the :class:`~.allowance.SkipReason`;
-* the :class:`~okpay_gateway.models.ChargeAttempt` for the period (invoice
+* under the subscription's row lock the decision is checked once more (still
+  claimed by this worker, still due, still the same period, subscription and
+  contract still active; else a skip with ``claim_lost``, ``not_due``,
+  ``period_moved`` or the status reason) and the
+  :class:`~okpay_gateway.models.ChargeAttempt` for the period (invoice
   ``<subscription>-<period>``, unique) is committed with status ``sending``;
+  only :func:`apply_charged` moves a subscription to its next period (see
+  there for the rule the resolver and the workers share);
 * :func:`okpay_gateway.payments.charge_contract` charges under that invoice
   (itself exactly-once per invoice, and OKPAY refuses a repeated invoice);
 * completed → next period scheduled, ``subscription_renewed``; declined → the
@@ -124,6 +130,11 @@ DUNNING_CANCELED = "dunning_canceled"
 SUSPENDED = "suspended"
 SUBSCRIPTION_ENDED = "subscription_ended"
 RENEWAL_CONFLICT = "renewal_conflict"
+# Reasons of a decision withdrawn because the subscription changed after the
+# worker read it (see _begin_attempt): nothing was charged.
+NOT_DUE = "not_due"
+CLAIM_LOST = "claim_lost"
+PERIOD_MOVED = "period_moved"
 
 CAPTURED = (
     PaymentStatus.COMPLETED,
@@ -413,6 +424,18 @@ def apply_charged(
     """Record a completed period: attempt completed, next period scheduled.
 
     Idempotent: a period already applied changes nothing and sends nothing.
+
+    **Who may advance a subscription.** Only this function moves a
+    subscription to its next period, under the subscription's row lock and
+    only from the period of the attempt it applies (period index equality),
+    so a period is advanced past once whoever learns it was paid: the worker
+    that charged it or the resolver that found the charge. It does not look
+    at leases, so the resolver never waits for a worker. The other half of
+    the rule is in :func:`_begin_attempt`: a worker holding a lease re-checks,
+    under the same row lock and before it commits a charge attempt, that the
+    subscription is still due, still in the period it decided for and still
+    claimed by it; if the resolver (or anyone) advanced it meanwhile, the
+    worker records a skip and charges nothing.
     """
     with transaction.atomic():
         subscription = _locked_subscription(attempt.subscription_id)
@@ -851,6 +874,9 @@ def _begin_attempt(
     now: datetime,
     config: RenewalConfig,
     okpay_settings: OkPaySettings,
+    *,
+    token: str,
+    period_index: int,
 ) -> _Begun:
     """Commit the period's attempt as ``sending`` under the row lock.
 
@@ -859,11 +885,25 @@ def _begin_attempt(
     committed before the call. Returns an attempt with no ``reason`` when the
     charge may go on (``payment``/``action`` from
     :func:`payments.begin_contract_charge`), else the reason (with the
-    attempt, or None). Re-checks status and contract under the lock, so a
-    cancel that committed first always wins.
+    attempt, or None).
+
+    Everything the decision rested on is re-checked under the lock, because
+    the subscription may have changed since the worker read it: still claimed
+    by ``token`` (a lease that ran out may have been taken by another
+    worker), still due at ``now`` and still in period ``period_index`` (the
+    resolver may have found the period paid and advanced it, see
+    :func:`apply_charged`), subscription and contract still active (a cancel
+    that committed first wins). Anything changed: the reason, no attempt, and
+    nothing is charged.
     """
     with transaction.atomic():
         subscription = _locked_subscription(subscription_pk)
+        if subscription.claim_token != token:
+            return _Begun(None, CLAIM_LOST)
+        if subscription.period_index != period_index:
+            return _Begun(None, PERIOD_MOVED)
+        if subscription.next_charge_at is None or subscription.next_charge_at > now:
+            return _Begun(None, NOT_DUE)
         if subscription.status not in (
             SubscriptionStatus.ACTIVE,
             SubscriptionStatus.PAST_DUE,
@@ -923,8 +963,16 @@ def _charge(
     now: datetime,
     config: RenewalConfig,
     okpay_settings: OkPaySettings,
+    token: str,
 ) -> Decision:
-    begun = _begin_attempt(subscription.pk, now, config, okpay_settings)
+    begun = _begin_attempt(
+        subscription.pk,
+        now,
+        config,
+        okpay_settings,
+        token=token,
+        period_index=subscription.period_index,
+    )
     attempt = begun.attempt
     if attempt is None:
         return _decision(subscription, DecisionOutcome.SKIPPED, begun.reason)
@@ -1043,7 +1091,12 @@ def _act(
     now: datetime,
     config: RenewalConfig,
     okpay_settings: OkPaySettings,
+    token: str,
 ) -> Decision:
+    if subscription.next_charge_at is None or subscription.next_charge_at > now:
+        # Moved on between the claim and this read (the resolver found the
+        # period paid, a decline scheduled a retry): nothing is due any more.
+        return _decision(subscription, DecisionOutcome.SKIPPED, NOT_DUE)
     if subscription.ends_at is not None and now >= subscription.ends_at:
         end_subscription(
             subscription, SubscriptionEvent.EXPIRE, "term_over", now, send_mail=False
@@ -1113,7 +1166,7 @@ def _act(
         )
     if reason is not None:
         return _decision(subscription, DecisionOutcome.SKIPPED, reason, amount)
-    return _charge(subscription, now, config, okpay_settings)
+    return _charge(subscription, now, config, okpay_settings, token)
 
 
 _NOT_LOOKED_UP = object()
@@ -1200,7 +1253,7 @@ def renew_claimed(
         settings_ = okpay_settings or payments.settings_for_channel(
             subscription.channel
         )
-        decision = _act(subscription, now, config, settings_)
+        decision = _act(subscription, now, config, settings_, token)
         _record(decision, run, now)
         return decision
     finally:

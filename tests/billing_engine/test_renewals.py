@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from okpay_gateway import conf
 from okpay_gateway.billing import engine
 from okpay_gateway.emulator.models import Wallet
 from okpay_gateway.models import (
@@ -186,3 +189,33 @@ def test_run_renewals_with_limit_takes_only_that_many(okpay):
     assert (
         ChargeAttempt.objects.filter(status=ChargeAttemptStatus.COMPLETED).count() == 3
     )
+
+
+@pytest.mark.parametrize(
+    ("token", "period", "at", "reason"),
+    [
+        ("someone-else", 1, utc(2027, 2, 3), engine.CLAIM_LOST),
+        (None, 0, utc(2027, 2, 3), engine.PERIOD_MOVED),
+        (None, 1, utc(2027, 2, 2), engine.NOT_DUE),
+    ],
+)
+def test_attempt_is_not_written_when_the_decision_no_longer_holds(
+    okpay, token, period, at, reason
+):
+    """Under the row lock a changed claim, period or due date withdraws the charge."""
+    (contract,) = seed_customers(1)
+    sub = subscribe(contract, paid_at=utc(2027, 1, 3))
+    ((pk, ours),) = engine.claim_next_batch(set_time(utc(2027, 2, 3)), size=1)
+
+    begun = engine._begin_attempt(
+        pk,
+        at,
+        engine.RenewalConfig.from_settings(),
+        conf.get_settings(),
+        token=token or ours,
+        period_index=period,
+    )
+
+    assert (begun.attempt, begun.reason) == (None, reason)
+    assert not ChargeAttempt.objects.filter(subscription=sub).exists()
+    assert emulator_invoices() == {}

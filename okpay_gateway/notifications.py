@@ -907,6 +907,24 @@ def _locked_payment(invoice: str | None) -> Payment | None:
     return Payment.objects.select_for_update().filter(invoice=storable(invoice)).first()
 
 
+def _locked_contract_payment(message: ipn.IpnMessage) -> Payment | None:
+    """The payment a pre-approved payment IPN is about.
+
+    ``PreapprovedPayment_Charge`` has no invoice parameter, so OKPAY files
+    none on the charge and its IPN says ``ok_invoice=`` (empty): the charge is
+    then known by the transaction ID our SOAP call recorded. A charge whose
+    answer was lost has no recorded ID yet; its IPN is flagged and the
+    resolver finds the charge through the agreement's operations.
+    """
+    if message.invoice:
+        return _locked_payment(message.invoice)
+    if message.txn_id is None:
+        return None
+    return (
+        Payment.objects.select_for_update().filter(okpay_txn_id=message.txn_id).first()
+    )
+
+
 def _not_completed_note(message: ipn.IpnMessage) -> dict[str, str]:
     status = str(message.txn_status or "")
     if message.txn_status in (ipn.TxnStatus.PENDING, ipn.TxnStatus.HOLD):
@@ -947,7 +965,7 @@ def _on_contract_payment(ctx: _Context) -> _Outcome:
     contract_id = _require_contract_id(message)
     if message.txn_id is None:
         raise _Rejected(flag("missing_txn_id", "payment event without ok_txn_id"))
-    payment = _locked_payment(message.invoice)
+    payment = _locked_contract_payment(message)
     contract = contracts.find_contract(okpay_id=contract_id, lock=True)
     if contract is None and payment is not None and payment.contract_id is not None:
         contract = Contract.objects.select_for_update().get(pk=payment.contract_id)

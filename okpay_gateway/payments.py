@@ -9,9 +9,11 @@ Exactly-once charging rests on three things:
 * the ``Payment`` row is locked (``select_for_update``) for every decision;
 * a charge is marked ``SENDING`` and committed before the SOAP call, and a
   ``SENDING``/``UNKNOWN`` payment is only charged again after OKPAY has said
-  it has no transaction with the payment's invoice;
-* the invoice travels with the charge, so OKPAY itself refuses a second
-  charge with the same invoice (``Duplicate_Payment``).
+  it has no transaction with the payment's invoice (:func:`find_charge`).
+
+OKPAY itself does not stop a second charge: ``PreapprovedPayment_Charge`` has
+no invoice parameter, the invoice only travels as the first word of the
+comment, and a re-sent request is charged again.
 
 Return convention: an operation that reached OKPAY returns the updated row
 (``COMPLETED``, ``DECLINED`` with ``decline_code``, ``UNKNOWN``); an operation
@@ -49,6 +51,7 @@ from okpay_gateway.models import (
 )
 from okpay_gateway.provider.fees import FeePayer as LinkFeePayer
 from okpay_gateway.provider.links import CheckoutLink, build_preapproved_link
+from okpay_gateway.provider.messages import split_charge_comment
 from okpay_gateway.provider.settings import OkPaySettings
 
 logger = logging.getLogger(__name__)
@@ -518,28 +521,42 @@ def _mark_unknown(payment: Payment, exc: exceptions.OkPayError) -> Payment:
     return locked
 
 
-def _find_charge(payment: Payment, okpay_settings: OkPaySettings) -> Any | None:
+def find_charge(payment: Payment, okpay_settings: OkPaySettings) -> Any | None:
     """OKPAY's transaction for the payment's invoice, or None if there is none.
+
+    ``PreapprovedPayment_Charge`` has no invoice parameter and OKPAY files no
+    invoice on a charge, so ``Transaction_Get`` by invoice cannot find one:
+    a payment on an agreement is looked for first among the agreement's
+    operations (``PreapprovedPayment_Get_Operations``), where the charge
+    carries the invoice as the first word of its comment
+    (:func:`~okpay_gateway.provider.messages.charge_comment`). Only then,
+    and for payments made through a checkout link (which do file the
+    invoice), ``Transaction_Get`` by invoice is asked.
 
     Raises :class:`ProviderError` when OKPAY cannot be asked.
     """
     client = _client(okpay_settings)
+    contract = payment.contract
+    if contract is not None and contract.okpay_id is not None:
+        for operation in client.preapproved_payment_get_operations(contract.okpay_id):
+            if operation.invoice == payment.invoice or (
+                split_charge_comment(operation.comment)[0] == payment.invoice
+            ):
+                if operation.amount != payment.amount:
+                    # Our invoice, so our charge: it stands, but it is drift.
+                    logger.warning(
+                        "OKPAY charge %s for %s is %s, ours %s",
+                        operation.id,
+                        payment.invoice,
+                        operation.amount,
+                        payment.amount,
+                        extra={"okpay_payment_id": payment.pk},
+                    )
+                return operation
     try:
         return client.transaction_get(invoice=payment.invoice)
     except exceptions.NotFound:
-        pass
-    contract = payment.contract
-    if contract is None or contract.okpay_id is None:
         return None
-    # Charges carry their invoice at the front of the comment; a provider that
-    # does not file it as the transaction's Invoice still lists it here.
-    for operation in client.preapproved_payment_get_operations(contract.okpay_id):
-        words = (operation.comment or "").split()
-        if operation.invoice == payment.invoice or (
-            words and words[0] == payment.invoice
-        ):
-            return operation
-    return None
 
 
 def resolve_payment(payment: Payment, *, okpay_settings: OkPaySettings) -> Payment:
@@ -552,7 +569,7 @@ def resolve_payment(payment: Payment, *, okpay_settings: OkPaySettings) -> Payme
     if payment.status in CAPTURED_STATUSES:
         return payment
     try:
-        txn = _find_charge(payment, okpay_settings)
+        txn = find_charge(payment, okpay_settings)
     except exceptions.ProviderError as exc:
         logger.warning(
             "OKPAY payment %s could not be resolved: %s",
@@ -1222,6 +1239,7 @@ __all__: list[str] = [
     "complete_payment_from_notification",
     "contracts_for_reference",
     "decline_message",
+    "find_charge",
     "finish_charge",
     "manual_invoice",
     "refund_payment",

@@ -8,11 +8,15 @@ nothing for that period (:func:`okpay_gateway.billing.engine._begin_attempt`
 refuses), so money can only move once.
 
 The resolver asks OKPAY by the attempt's invoice, through
-:func:`okpay_gateway.payments.resolve_payment` (``Transaction_Get`` by
-invoice, then ``PreapprovedPayment_Get_Operations`` of the contract):
+:func:`okpay_gateway.payments.resolve_payment`: OKPAY files no invoice on a
+charge, so the charge is looked for among the contract's
+``PreapprovedPayment_Get_Operations`` by the first word of its comment
+(:func:`okpay_gateway.payments.find_charge`):
 
 * found and completed → the period is charged (next period scheduled,
-  ``subscription_renewed``);
+  ``subscription_renewed``) through :func:`engine.apply_charged`, the one
+  place a subscription advances; the resolver does not wait for a worker's
+  lease, the worker re-checks under the row lock instead (see there);
 * not found → nothing moved: the attempt becomes ``not_sent`` and the next run
   charges the period again **under the same invoice**;
 * found but refused (``Error``/``Canceled``/``Reversed``) → a decline for the

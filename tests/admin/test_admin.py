@@ -13,7 +13,6 @@ from okpay_gateway import payments
 from okpay_gateway.emulator import operations
 from okpay_gateway.emulator.models import Contract as EmuContract
 from okpay_gateway.emulator.models import IpnMessage, Wallet
-from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.models import (
     Contract,
     ContractStatus,
@@ -24,6 +23,7 @@ from okpay_gateway.models import (
     VerificationResult,
 )
 from okpay_gateway.provider.ipn import encode_ipn
+from tests.okpay_ledger import charges
 from tests.payments.support import (
     CUSTOMER_WALLET,
     MERCHANT_API_PASSWORD,
@@ -162,9 +162,7 @@ def test_contract_charge_form_charges_with_manual_invoice(admin_client, world):
     assert payment.invoice.startswith(f"manual-{contract.pk}-")
     assert payment.status == PaymentStatus.COMPLETED
     assert payment.description == "extra support"
-    assert EmuTransaction.objects.get(invoice=payment.invoice).amount == Decimal(
-        "12.50"
-    )
+    assert charges(payment.invoice).get().amount == Decimal("12.50")
 
 
 def test_contract_charge_form_rejects_non_positive_amount(admin_client, world):

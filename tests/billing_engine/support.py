@@ -20,6 +20,7 @@ from okpay_gateway.emulator.models import Transaction, Wallet
 from okpay_gateway.emulator.seed import load_seed
 from okpay_gateway.models import Contract, ContractStatus, Subscription
 from tests.billing_engine.wiring import API_PASSWORD, MERCHANT_EMAIL, MERCHANT_WALLET
+from tests.okpay_ledger import charges_by_invoice
 
 
 def set_time(at: datetime) -> datetime:
@@ -142,12 +143,8 @@ def bulk_subscribe(
 
 
 def emulator_invoices() -> Counter[str]:
-    """How many emulator transactions (OKPAY's ledger) each invoice has."""
-    return Counter(
-        Transaction.objects.filter(contract__isnull=False).values_list(
-            "invoice", flat=True
-        )
-    )
+    """How many agreement charges OKPAY's ledger holds per invoice (comment's first word)."""
+    return charges_by_invoice()
 
 
 def utc(*parts: int) -> datetime:

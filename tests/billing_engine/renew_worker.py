@@ -1,7 +1,10 @@
 """A renewal run in its own process (the crash test kills it with SIGKILL).
 
-``python -m tests.billing_engine.renew_worker --as-of ISO [--concurrency N]``
-with ``DJANGO_SETTINGS_MODULE=tests.billing_engine.worker_settings``.
+``python -m tests.billing_engine.renew_worker --as-of ISO [--concurrency N]
+[--trigger NAME]`` with ``DJANGO_SETTINGS_MODULE=tests.billing_engine.worker_settings``.
+Without ``--trigger`` it runs the ``okpay_renew`` command; with it, the same
+run (resolver first) is recorded under that trigger, so a test can tell
+which process leased a subscription (``Subscription.last_run.trigger``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--as-of", required=True)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--trigger", default="")
     args = parser.parse_args()
     import django
 
@@ -27,6 +31,17 @@ def main() -> int:
 
     # The emulator runs on frozen time: build tokens for its hour.
     clients.client_for(conf.get_settings()).tokens.resync(clock.now())
+    if args.trigger:
+        from datetime import datetime
+
+        from okpay_gateway.billing import engine
+
+        report = engine.run_renewals(
+            now=datetime.fromisoformat(args.as_of),
+            concurrency=args.concurrency,
+            trigger=args.trigger,
+        )
+        return 0 if report.ok else 1
     try:
         call_command(
             "okpay_renew",

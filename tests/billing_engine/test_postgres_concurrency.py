@@ -325,7 +325,9 @@ def test_celery_workers_with_redis_charge_every_subscription_once(okpay):
 
     queue = f"okpay-test-{uuid.uuid4().hex[:8]}"
     os.environ["OKPAY_TEST_QUEUE"] = queue
-    okpay.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
+    # The workers read the same variable (worker_settings).
+    broker = os.environ.get("OKPAY_TEST_BROKER", "redis://127.0.0.1:6379/15")
+    okpay.CELERY_BROKER_URL = broker
     okpay.OKPAY_GATEWAY = {
         **okpay.OKPAY_GATEWAY,
         "RENEWAL_QUEUE": queue,
@@ -333,7 +335,7 @@ def test_celery_workers_with_redis_charge_every_subscription_once(okpay):
     }
     from tests.billing_engine.celery_app import app
 
-    app.conf.broker_url = "redis://127.0.0.1:6379/15"
+    app.conf.broker_url = broker
     size = 120
     # Real time: the workers' tokens follow the wall clock.
     emulator_clock.reset()

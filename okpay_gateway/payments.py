@@ -356,7 +356,8 @@ def _decline(payment: Payment, code: str, detail: dict[str, Any]) -> None:
 # --- charging ------------------------------------------------------------------
 
 
-def _sending_is_fresh(payment: Payment, okpay_settings: OkPaySettings) -> bool:
+def sending_is_fresh(payment: Payment, okpay_settings: OkPaySettings) -> bool:
+    """Whether the payment's charge may still be in flight (wall clock since sending)."""
     if payment.status != PaymentStatus.SENDING or payment.sent_at is None:
         return False
     budget = timedelta(
@@ -384,7 +385,7 @@ def _decide_charge(
     """:func:`_begin_charge` for a payment already locked in the current transaction."""
     if payment.status in FINAL_PAYMENT_STATUSES:
         return payment, "done"
-    if payment.status == PaymentStatus.SENDING and _sending_is_fresh(
+    if payment.status == PaymentStatus.SENDING and sending_is_fresh(
         payment, okpay_settings
     ):
         return payment, "done"
@@ -1252,6 +1253,7 @@ __all__: list[str] = [
     "register_channel_settings",
     "request_agreement",
     "resolve_payment",
+    "sending_is_fresh",
     "settings_for_channel",
     "sync_contracts",
 ]

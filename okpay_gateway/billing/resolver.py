@@ -26,8 +26,11 @@ charge, so the charge is looked for among the contract's
   5 min, 30 min, 2 h, then every 12 h).
 
 A ``sending`` attempt is only treated as crashed once it is older than the
-client's timeouts plus a margin (``RESOLVER_SENDING_STALE_SECONDS``), so a call
-still in flight in another worker is never second-guessed.
+client's timeouts plus a margin (``RESOLVER_SENDING_STALE_SECONDS``), and only
+once its payment was sent longer ago than that by the wall clock
+(:func:`okpay_gateway.payments.sending_is_fresh`; the attempt carries its
+run's clock, which a long run leaves behind), so a call still in flight in
+another worker is never second-guessed.
 """
 
 from __future__ import annotations
@@ -142,6 +145,13 @@ def resolve_attempt(
         settings_ = okpay_settings or payments.settings_for_channel(
             subscription.channel
         )
+        if payments.sending_is_fresh(payment, settings_):
+            # The attempt is stamped with its run's clock, so a run that has
+            # gone on for longer than the stale time writes attempts that look
+            # crashed at once; the payment's own send time says the call may
+            # still be running. "Not found" now would let the period be
+            # charged again while this charge is still on its way.
+            return STILL_UNKNOWN
         payment = payments.resolve_payment(payment, okpay_settings=settings_)
     return _apply(attempt, payment, now, config)
 

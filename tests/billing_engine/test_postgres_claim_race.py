@@ -9,6 +9,7 @@ and OKPAY's ledger must show one charge for the period, none for the next.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -142,3 +143,45 @@ def test_lease_lost_between_decision_and_attempt_charges_nothing(okpay, monkeypa
         )
     ) == [(1, ChargeAttemptStatus.COMPLETED)]
     assert Subscription.objects.get(pk=sub.pk).period_index == 2
+
+
+def test_resolver_leaves_a_charge_still_in_flight_of_a_long_run(okpay):
+    """A run's attempts carry its start time; one sent late in a long run is not crashed.
+
+    Worker A (a run that started long ago) is in a slow charge; the resolver,
+    by its clock, thinks the attempt is stale. It must not declare the charge
+    missing while it is in flight, or worker B, whose clock is past A's lease,
+    charges the period a second time.
+    """
+    (contract,) = seed_customers(1)
+    sub = subscribe(contract, paid_at=utc(2027, 1, 3))
+    config = engine.RenewalConfig.from_settings()
+    set_time(DUE)
+    faults.add_rule("slow", operation=CHARGE, delay_seconds=4)
+    a_done = threading.Event()
+
+    def worker_a() -> None:
+        try:
+            engine.renew_subscription(sub.pk, now=DUE, config=config)
+        finally:
+            a_done.set()
+            connection.close()
+
+    thread = threading.Thread(target=worker_a)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not ChargeAttempt.objects.filter(
+            subscription=sub, status=ChargeAttemptStatus.SENDING
+        ).exists():
+            assert time.monotonic() < deadline, "worker A never started its charge"
+            time.sleep(0.05)
+        later = DUE + config.lease + timedelta(seconds=1)
+        resolved = resolver.resolve_pending_attempts(now=later).as_dict()
+        engine.renew_subscription(sub.pk, now=later, config=config)
+    finally:
+        thread.join(timeout=60)
+    assert a_done.is_set()
+
+    assert charges_per_agreement_period() == {(contract.okpay_id, 1): 1}
+    assert resolved == {"still_unknown": 1}

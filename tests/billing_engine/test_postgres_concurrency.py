@@ -141,6 +141,9 @@ CRASH_ENV = {
     "OKPAY_TEST_LEASE": "30",
     "OKPAY_TEST_BATCH": "12",
     "OKPAY_TEST_BACKOFF": "3,6",
+    # A killed worker's charge counts as possibly in flight for the client's
+    # timeouts plus this, by the wall clock.
+    "OKPAY_TEST_GRACE": "1",
 }
 CHARGE_SECONDS = 0.8
 

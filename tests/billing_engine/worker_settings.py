@@ -17,6 +17,7 @@ OKPAY_GATEWAY = gateway_settings(
     RESOLVER_SENDING_STALE_SECONDS=float(os.environ.get("OKPAY_TEST_STALE", "120")),
     RENEWAL_LEASE_SECONDS=float(os.environ.get("OKPAY_TEST_LEASE", "600")),
     RENEWAL_BATCH_SIZE=int(os.environ.get("OKPAY_TEST_BATCH", "50")),
+    SENDING_GRACE_SECONDS=float(os.environ.get("OKPAY_TEST_GRACE", "30")),
     RESOLVER_BACKOFF_SECONDS=[
         float(s) for s in os.environ.get("OKPAY_TEST_BACKOFF", "60,300").split(",")
     ],

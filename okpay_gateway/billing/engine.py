@@ -35,7 +35,8 @@ Charging one period:
   only :func:`apply_charged` moves a subscription to its next period (see
   there for the rule the resolver and the workers share);
 * :func:`okpay_gateway.payments.charge_contract` charges under that invoice
-  (itself exactly-once per invoice, and OKPAY refuses a repeated invoice);
+  (itself exactly-once per invoice; OKPAY would charge a repeat again, since
+  the invoice only travels in the charge's comment);
 * completed → next period scheduled, ``subscription_renewed``; declined → the
   dunning ladder (``OKPAY_GATEWAY["DUNNING"]``), a signal and an e-mail per
   step; unknown (read timeout, 5xx after sending, a crash) → nothing more for

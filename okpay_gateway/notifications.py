@@ -1102,6 +1102,28 @@ def _locked_payment_of(invoice: str | None, contract_id: int) -> Payment | None:
     return next(iter(found), None)
 
 
+def _locked_contract_payment(message: ipn.IpnMessage) -> Payment | None:
+    """The payment a pre-approved payment IPN is about.
+
+    ``PreapprovedPayment_Charge`` has no invoice parameter, so OKPAY files
+    none on the charge and its IPN says ``ok_invoice=`` (empty): the charge is
+    then known by the transaction ID our SOAP call recorded. A charge whose
+    answer was lost has no recorded ID yet; its IPN is flagged and the
+    resolver finds the charge through the agreement's operations.
+    """
+    if message.invoice:
+        return _locked_payment(message.invoice)
+    if message.txn_id is None:
+        return None
+    found = (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("contract")
+        .filter(okpay_txn_id=message.txn_id)
+        .order_by()
+    )
+    return next(iter(found), None)
+
+
 def _not_completed_note(message: ipn.IpnMessage) -> dict[str, str]:
     status = str(message.txn_status or "")
     if message.txn_status in (ipn.TxnStatus.PENDING, ipn.TxnStatus.HOLD):
@@ -1147,7 +1169,7 @@ def _on_contract_payment(ctx: _Context) -> _Outcome:
     if payment is not None:
         contract = payment.contract
     else:
-        payment = _locked_payment(message.invoice)
+        payment = _locked_contract_payment(message)
         contract = contracts.find_contract(okpay_id=contract_id, lock=True)
         if contract is None and payment is not None and payment.contract_id:
             contract = Contract.objects.select_for_update().get(pk=payment.contract_id)

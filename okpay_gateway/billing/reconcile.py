@@ -4,11 +4,14 @@
 page) and our ``Payment`` rows and reports:
 
 * ``missing_here``: OKPAY has a completed incoming transaction with an invoice
-  that we have not recorded as completed (or not at all);
+  that we have not recorded as completed (or not at all). OKPAY files no
+  invoice on a pre-approved charge; our client sends it as the first word of
+  the charge's comment, so a transaction without an invoice is known by that
+  word;
 * ``missing_at_okpay``: we recorded a payment completed in the window but
-  OKPAY has no transaction with its invoice (checked with ``Transaction_Get``
-  before it is reported, so a transaction just outside the window is not
-  drift);
+  OKPAY has no transaction with its invoice (looked up the way the resolver
+  does, :func:`okpay_gateway.payments.find_charge`, before it is reported, so
+  a transaction just outside the window is not drift);
 * ``duplicated``: one invoice under two or more OKPAY transactions, or one
   OKPAY transaction recorded on two of our payments;
 * ``amount_mismatch`` / ``currency_mismatch``: same invoice, different money;
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from okpay_gateway import clients, exceptions
+from okpay_gateway import clients, exceptions, payments
 from okpay_gateway.billing.schedule import to_utc
 from okpay_gateway.models import (
     ChargeAttempt,
@@ -35,6 +38,7 @@ from okpay_gateway.models import (
     Payment,
     PaymentStatus,
 )
+from okpay_gateway.provider.messages import split_charge_comment
 from okpay_gateway.provider.settings import OkPaySettings
 
 logger = logging.getLogger(__name__)
@@ -117,12 +121,13 @@ def reconcile(
     by_invoice: dict[str, list[Any]] = defaultdict(list)
     for txn in _history(client, start, end, page_size):
         receiver = getattr(txn.receiver, "wallet_id", None)
-        if receiver != okpay_settings.wallet_id or not txn.invoice:
+        invoice = txn.invoice or split_charge_comment(txn.comment)[0]
+        if receiver != okpay_settings.wallet_id or not invoice:
             continue
         if _status(txn.status) != "Completed":
             continue
         report.okpay_transactions += 1
-        by_invoice[txn.invoice].append(txn)
+        by_invoice[invoice].append(txn)
 
     ours = {
         p.invoice: p
@@ -173,8 +178,11 @@ def reconcile(
         chunk_size=500
     ):
         try:
-            client.transaction_get(invoice=payment.invoice)
-        except exceptions.NotFound:
+            found = payments.find_charge(payment, okpay_settings)
+        except exceptions.ProviderError as exc:
+            logger.warning("reconcile: %s not checked: %s", payment.invoice, exc.code)
+            continue
+        if found is None:
             report.findings.append(
                 Finding(
                     "missing_at_okpay",
@@ -182,8 +190,6 @@ def reconcile(
                     f"ours {payment.status}, OKPAY none",
                 )
             )
-        except exceptions.ProviderError as exc:
-            logger.warning("reconcile: %s not checked: %s", payment.invoice, exc.code)
 
     shared = defaultdict(list)
     for invoice, txn_id in Payment.objects.filter(

@@ -8,11 +8,16 @@ nothing for that period (:func:`okpay_gateway.billing.attempts.write_attempts`
 refuses), so money can only move once.
 
 The resolver asks OKPAY by the attempt's invoice, through
-:func:`okpay_gateway.payments.resolve_payment` (``Transaction_Get`` by
-invoice, then ``PreapprovedPayment_Get_Operations`` of the contract):
+:func:`okpay_gateway.payments.resolve_payment`: OKPAY files no invoice on a
+charge, so the charge is looked for among the contract's
+``PreapprovedPayment_Get_Operations`` by the first word of its comment
+(:func:`okpay_gateway.payments.find_charge`):
 
 * found and completed → the period is charged (next period scheduled,
-  ``subscription_renewed``);
+  ``subscription_renewed``) through :func:`.outcomes.apply_outcomes`, the
+  one rule for who may advance a subscription, shared with the engine; the
+  resolver does not wait for a worker's lease, the worker re-checks under the
+  row lock instead (:mod:`.attempts`);
 * not found → nothing moved: the attempt becomes ``not_sent`` and the next run
   charges the period again **under the same invoice**;
 * found but refused (``Error``/``Canceled``/``Reversed``) → a decline for the
@@ -22,8 +27,11 @@ invoice, then ``PreapprovedPayment_Get_Operations`` of the contract):
   5 min, 30 min, 2 h, then every 12 h).
 
 A ``sending`` attempt is only treated as crashed once it is older than the
-client's timeouts plus a margin (``RESOLVER_SENDING_STALE_SECONDS``), so a call
-still in flight in another worker is never second-guessed.
+client's timeouts plus a margin (``RESOLVER_SENDING_STALE_SECONDS``), and only
+once its payment was sent longer ago than that by the wall clock
+(:func:`okpay_gateway.payments.sending_is_fresh`; the attempt carries its
+run's clock, which a long run leaves behind), so a call still in flight in
+another worker is never second-guessed.
 """
 
 from __future__ import annotations
@@ -135,6 +143,13 @@ def resolve_attempt(
     if payment.status in (PaymentStatus.SENDING, PaymentStatus.UNKNOWN):
         subscription = attempt.subscription
         settings_ = okpay_settings or conf.settings_for_channel(subscription.channel)
+        if payments.sending_is_fresh(payment, settings_):
+            # The attempt is stamped with its run's clock, so a run that has
+            # gone on for longer than the stale time writes attempts that look
+            # crashed at once; the payment's own send time says the call may
+            # still be running. "Not found" now would let the period be
+            # charged again while this charge is still on its way.
+            return STILL_UNKNOWN
         payment = payments.resolve_payment(payment, okpay_settings=settings_)
     return _apply(attempt, payment, now, config)
 

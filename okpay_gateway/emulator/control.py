@@ -14,7 +14,8 @@ JSON, errors are ``{"error": ...}`` with HTTP 400/404):
   expires agreements whose end date has passed (their IPNs are queued).
 * ``GET  control/api/faults``; ``POST control/api/faults`` with ``{"kind",
   "operation", "wallet_id", "contract_id", "fault_code", "delay_seconds",
-  "uses"}``; ``POST control/api/faults/<id>/delete``; ``POST
+  "uses"}`` (``uses`` left out or empty: the rule fires every time);
+  ``POST control/api/faults/<id>/delete``; ``POST
   control/api/faults/clear``.
 * ``GET  control/api/ipn?status=Sent``; ``POST control/api/ipn/<ipn_id>/resend``;
   ``POST control/api/ipn/deliver`` (send everything due now).
@@ -153,8 +154,8 @@ def rule_json(rule: FaultRule) -> dict[str, object]:
 
 
 def add_fault_rule(data: dict[str, Any]) -> FaultRule:
-    """A new fault rule from user input (``uses`` empty or null: unlimited)."""
-    uses_value = data.get("uses", 1)
+    """A new fault rule from user input (``uses`` left out, empty or null: unlimited)."""
+    uses_value = data.get("uses")
     if uses_value in (None, "", "unlimited"):
         uses = None
     else:

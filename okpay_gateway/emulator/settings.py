@@ -28,11 +28,14 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_HOURS_AFTER": 1,
     # G4: compare the hex digest case-insensitively unless this is True.
     "TOKEN_CASE_SENSITIVE": False,
-    # Project assumption: PreapprovedPayment_Charge has no Invoice parameter, so
-    # the client sends the invoice as the charge comment; the emulator files it
-    # as the transaction's Invoice (Transaction_Get by Invoice finds it, a
-    # repeated invoice is Duplicate_Payment).
-    "CHARGE_COMMENT_IS_INVOICE": True,
+    # PreapprovedPayment_Charge has no Invoice parameter: the client sends the
+    # invoice as the first word of the comment, and OKPAY files no invoice on
+    # the charge (Transaction_Get by Invoice does not find it, a repeated
+    # request is charged again). True is an opt-in, looser-than-OKPAY mode
+    # that files the first word as the Invoice and refuses a repeat with
+    # Duplicate_Payment; it can hide a re-sent charge, so exactly-once tests
+    # must not use it.
+    "CHARGE_COMMENT_IS_INVOICE": False,
     # G10: largest Transaction_History page.
     "HISTORY_MAX_PAGE_SIZE": 50,
     # AvailableAmount of an Active contract without any limit.

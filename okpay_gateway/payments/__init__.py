@@ -55,7 +55,11 @@ from okpay_gateway.payments.ledger import (
 )
 from okpay_gateway.payments.refunds import refund_payment
 from okpay_gateway.payments.replies import ChargeReply, call_charge, record_replies
-from okpay_gateway.payments.resolution import resolve_payment
+from okpay_gateway.payments.resolution import (
+    find_charge,
+    resolve_payment,
+    sending_is_fresh,
+)
 
 __all__: list[str] = [
     "CAPTURED_STATUSES",
@@ -82,6 +86,7 @@ __all__: list[str] = [
     "complete_payment_from_notification",
     "contracts_for_reference",
     "decline_message",
+    "find_charge",
     "finish_charge",
     "manual_invoice",
     "record_replies",
@@ -89,6 +94,7 @@ __all__: list[str] = [
     "register_channel_settings",
     "request_agreement",
     "resolve_payment",
+    "sending_is_fresh",
     "settings_for_channel",
     "sync_contracts",
 ]

@@ -9,6 +9,9 @@ Exactly-once charging rests on three things:
 * the invoice travels with the charge (first word of its comment), so the
   resolver can find it among the contract's operations.
 
+OKPAY itself does not refuse a second charge: ``PreapprovedPayment_Charge``
+has no invoice parameter and a re-sent request is charged again.
+
 The decision taken under the row lock is a :class:`ChargeAction`; the call
 and its outcome happen after that transaction commits (:func:`finish_charge`).
 
@@ -23,7 +26,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -52,7 +54,7 @@ from okpay_gateway.payments.ledger import (
     record_event,
 )
 from okpay_gateway.payments.replies import call_charge, record_replies
-from okpay_gateway.payments.resolution import resolve_payment
+from okpay_gateway.payments.resolution import resolve_payment, sending_is_fresh
 from okpay_gateway.provider.settings import OkPaySettings
 
 
@@ -65,16 +67,6 @@ class ChargeAction(StrEnum):
     """A previous attempt's outcome is unknown: ask OKPAY before anything else."""
     SEND = "send"
     """The payment is ``SENDING`` (committed with the decision): make the call."""
-
-
-def _sending_is_fresh(payment: Payment, okpay_settings: OkPaySettings) -> bool:
-    if payment.status != PaymentStatus.SENDING or payment.sent_at is None:
-        return False
-    budget = timedelta(
-        seconds=okpay_settings.connect_timeout + okpay_settings.read_timeout
-    )
-    grace = timedelta(seconds=conf.options().sending_grace_seconds)
-    return timezone.now() - payment.sent_at < budget + grace
 
 
 def _begin_charge(
@@ -91,7 +83,7 @@ def _decide_charge(
     """:func:`_begin_charge` for a payment already locked in the current transaction."""
     if payment.status in FINAL_PAYMENT_STATUSES:
         return payment, ChargeAction.DONE
-    if payment.status == PaymentStatus.SENDING and _sending_is_fresh(
+    if payment.status == PaymentStatus.SENDING and sending_is_fresh(
         payment, okpay_settings
     ):
         return payment, ChargeAction.DONE

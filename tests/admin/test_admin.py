@@ -14,7 +14,6 @@ from okpay_gateway import payments
 from okpay_gateway.emulator import operations
 from okpay_gateway.emulator.models import Contract as EmuContract
 from okpay_gateway.emulator.models import IpnMessage, Wallet
-from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.models import (
     ConfigurationAlert,
     Contract,
@@ -27,6 +26,7 @@ from okpay_gateway.models import (
     VerificationState,
 )
 from okpay_gateway.provider.ipn import encode_ipn
+from tests.okpay_ledger import charges
 from tests.payments.support import (
     CUSTOMER_WALLET,
     MERCHANT_API_PASSWORD,
@@ -111,7 +111,7 @@ def test_contract_change_page_shows_ledger_and_live_operations(
     assert "Operations at OKPAY" in html
     assert "could not be fetched" not in html
     # The charge's row carries OKPAY's time of it, the clock of the operations.
-    txn = EmuTransaction.objects.get(invoice="inv-admin-1")
+    txn = charges("inv-admin-1").get()
     assert (
         f'<td class="okpay-ledger__okpay-date">{txn.created_at:%Y-%m-%d %H:%M:%S}</td>'
         in html
@@ -171,9 +171,7 @@ def test_contract_charge_form_charges_with_manual_invoice(admin_client, world):
     assert payment.invoice.startswith(f"manual-{contract.pk}-")
     assert payment.status == PaymentStatus.COMPLETED
     assert payment.description == "extra support"
-    assert EmuTransaction.objects.get(invoice=payment.invoice).amount == Decimal(
-        "12.50"
-    )
+    assert charges(payment.invoice).get().amount == Decimal("12.50")
 
 
 def test_contract_charge_form_rejects_non_positive_amount(admin_client, world):

@@ -279,8 +279,8 @@ def run(args: argparse.Namespace) -> dict:
         shop = None
         try:
             charges = bench_ipn.make_charges(emulator_url, count, collector)
-            by_invoice = bench_ipn.bodies_by_invoice(collector)
-            bodies = [by_invoice[c.invoice][0] for c in charges]
+            by_txn_id = bench_ipn.bodies_by_txn_id(collector)
+            bodies = [by_txn_id[c.txn_id][0] for c in charges]
             applied, held = bodies[: args.genuine], bodies[args.genuine :]
             fixture = tmp / "fixture.json"
             bench_ipn.write_fixture(fixture, charges, seed)

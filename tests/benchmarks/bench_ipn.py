@@ -72,7 +72,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -245,6 +245,9 @@ class Charge:
     contract_id: int
     invoice: str
     amount: Decimal
+    # OKPAY's transaction: a charge's IPN has an empty ok_invoice (a charge
+    # carries its invoice only in the comment), so the shop knows it by this.
+    txn_id: int | None = None
 
 
 def make_charges(emulator_url: str, count: int, collector: _Collector) -> list[Charge]:
@@ -265,13 +268,14 @@ def make_charges(emulator_url: str, count: int, collector: _Collector) -> list[C
         for n in range(count)
     ]
 
-    def charge(item: Charge) -> None:
-        client.preapproved_payment_charge(
+    def charge(item: Charge) -> Charge:
+        txn = client.preapproved_payment_charge(
             contract_id=item.contract_id, amount=item.amount, invoice=item.invoice
         )
+        return replace(item, txn_id=txn.id)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(charge, charges))
+        charges = list(pool.map(charge, charges))
     deadline = time.monotonic() + 120
     while len(collector.bodies) < count and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -282,11 +286,11 @@ def make_charges(emulator_url: str, count: int, collector: _Collector) -> list[C
     return charges
 
 
-def bodies_by_invoice(collector: _Collector) -> dict[str, tuple[bytes, str]]:
-    found: dict[str, tuple[bytes, str]] = {}
+def bodies_by_txn_id(collector: _Collector) -> dict[int, tuple[bytes, str]]:
+    found: dict[int, tuple[bytes, str]] = {}
     for body, content_type in collector.bodies:
         fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        found[fields["ok_invoice"]] = (body, content_type)
+        found[int(fields["ok_txn_id"])] = (body, content_type)
     return found
 
 
@@ -306,6 +310,7 @@ def write_fixture(path: Path, charges: list[Charge], seed: dict) -> None:
         {
             "invoice": c.invoice,
             "contract_id": c.contract_id,
+            "okpay_txn_id": c.txn_id,
             "amount": str(c.amount),
             "currency": CURRENCY,
         }
@@ -632,8 +637,8 @@ def main() -> int:
         try:
             t0 = time.perf_counter()
             charges = make_charges(emulator_url, total, collector)
-            by_invoice = bodies_by_invoice(collector)
-            bodies = [by_invoice[c.invoice] for c in charges]
+            by_txn_id = bodies_by_txn_id(collector)
+            bodies = [by_txn_id[c.txn_id] for c in charges]
             print(
                 f"IPN throughput end to end on loopback: {total} genuine `payment` "
                 f"IPNs from PreapprovedPayment_Charge at the emulator, made in "

@@ -76,6 +76,7 @@ def _load_fixture(path: Path, wallet_id: str) -> None:
                 amount=Decimal(row["amount"]),
                 currency=row["currency"],
                 status=PaymentStatus.SENDING,
+                okpay_txn_id=row.get("okpay_txn_id"),
             )
             for row in data["payments"]
         ],

@@ -13,13 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from okpay_gateway import clients, conf
-from okpay_gateway.billing.schedule import BillingInterval
+from okpay_gateway.billing.schedule import BillingInterval, period_index_at
 from okpay_gateway.billing.subscriptions import create_subscription_from_purchase
 from okpay_gateway.emulator import clock as emulator_clock
 from okpay_gateway.emulator.models import Transaction, Wallet
 from okpay_gateway.emulator.seed import load_seed
 from okpay_gateway.models import Contract, ContractStatus, Subscription
 from tests.billing_engine.wiring import API_PASSWORD, MERCHANT_EMAIL, MERCHANT_WALLET
+from tests.okpay_ledger import charges_by_invoice
 
 
 def set_time(at: datetime) -> datetime:
@@ -142,13 +143,59 @@ def bulk_subscribe(
 
 
 def emulator_invoices() -> Counter[str]:
-    """How many emulator transactions (OKPAY's ledger) each invoice has."""
-    return Counter(
-        Transaction.objects.filter(contract__isnull=False).values_list(
-            "invoice", flat=True
-        )
-    )
+    """How many agreement charges OKPAY's ledger holds per invoice (comment's first word)."""
+    return charges_by_invoice()
 
 
 def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
+
+
+def charges_per_agreement_period() -> Counter[tuple[int, int]]:
+    """OKPAY's ledger of agreement charges, counted per agreement per billing period.
+
+    Judged without invoices (a faithful OKPAY files none on a charge): each
+    charge is placed, by its OKPAY time, in the billing period of the
+    agreement's subscription that contains it. A period charged twice counts
+    2, whatever the invoices said; a period never charged is missing.
+    """
+    schedules = {
+        okpay_id: (anchor, BillingInterval(unit, count))
+        for okpay_id, anchor, unit, count in Subscription.objects.values_list(
+            "contract__okpay_id", "anchor", "interval_unit", "interval_count"
+        )
+    }
+    counts: Counter[tuple[int, int]] = Counter()
+    for contract_id, at in Transaction.objects.filter(
+        contract__isnull=False
+    ).values_list("contract_id", "created_at"):
+        anchor, interval = schedules[contract_id]
+        counts[(contract_id, period_index_at(anchor, interval, at))] += 1
+    return counts
+
+
+def ledger_figures(expected: dict[tuple[int, int], int]) -> dict[str, int]:
+    """``double`` and ``missed`` periods of :func:`charges_per_agreement_period`.
+
+    ``expected`` maps each (agreement, period) that was due to 1.
+    """
+    counts = charges_per_agreement_period()
+    return {
+        "due": len(expected),
+        "charged": sum(1 for key in expected if counts.get(key)),
+        "double": sum(1 for n in counts.values() if n > 1),
+        "missed": sum(1 for key in expected if not counts.get(key)),
+        "unexpected": sum(1 for key in counts if key not in expected),
+    }
+
+
+def due_periods(
+    subs: list[Subscription], period: int = 1
+) -> dict[tuple[int, int], int]:
+    """(agreement, period) → 1 for each subscription's due ``period``."""
+    okpay_ids = dict(
+        Subscription.objects.filter(pk__in=[s.pk for s in subs]).values_list(
+            "pk", "contract__okpay_id"
+        )
+    )
+    return {(okpay_ids[sub.pk], period): 1 for sub in subs}

@@ -130,13 +130,14 @@ def test_reconcile_reports_missing_and_mismatch_then_command_fails(okpay):
     good = subscribe(contract, paid_at=utc(2027, 1, 3))
     now = set_time(utc(2027, 2, 3))
     engine.run_renewals(now=now)
-    # A charge at OKPAY we never recorded, and one of ours with the wrong amount.
+    # A charge at OKPAY we never recorded (its invoice in the comment, as our
+    # client sends it), and one of ours with the wrong amount.
     merchant = Wallet.objects.get(wallet_id=conf.get_settings().wallet_id)
     operations.charge_contract(
         merchant=merchant,
         contract_id=EmulatorContract.objects.get().id,
         amount=Decimal("3.00"),
-        invoice="stray-1",
+        comment="stray-1",
         now=now,
     )
     Payment.objects.filter(invoice=f"{good.pk}-1").update(amount=Decimal("11.00"))

@@ -18,7 +18,6 @@ from okpay_gateway.contrib.saleor.consts import PLUGIN_ID
 from okpay_gateway.emulator import operations
 from okpay_gateway.emulator.models import Balance, Wallet
 from okpay_gateway.emulator.models import Contract as EmuContract
-from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.host.payment import TransactionKind
 from okpay_gateway.models import (
     ConfigurationAlert,
@@ -35,6 +34,7 @@ from tests.contrib.support import (
     payment_data,
     plugin_configuration,
 )
+from tests.okpay_ledger import transactions
 from tests.payments.support import CUSTOMER_WALLET, MERCHANT_WALLET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.contrib.urls")]
@@ -135,8 +135,8 @@ def test_lowered_limit_first_charge_tells_shopper_and_offers_new_agreement(
     with django_capture_on_commit_callbacks(execute=True):
         _approve(renewed.action_required_data["fields"])
     assert Payment.objects.get(invoice="pay-44").status == PaymentStatus.COMPLETED
-    assert EmuTransaction.objects.filter(invoice="pay-44").count() == 1
-    assert not EmuTransaction.objects.filter(invoice__in=["pay-42", "pay-43"]).exists()
+    assert transactions("pay-44").count() == 1
+    assert not (transactions("pay-42") | transactions("pay-43")).exists()
 
 
 def test_new_agreement_request_never_cancels_an_agreement_that_paid(
@@ -230,7 +230,7 @@ def test_wrong_api_password_is_loud_for_merchant_once_and_plain_for_shopper(
     assert "Authentication_Failed" in errors[0].getMessage()
     assert "not-the-api-password" not in caplog.text
     assert configuration_signals == [alert]
-    assert not EmuTransaction.objects.filter(invoice="pay-42").exists()
+    assert not transactions("pay-42").exists()
 
     manager().save_plugin_configuration(
         PLUGIN_ID,

@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 
 from okpay_gateway.contrib.saleor.consts import PLUGIN_ID
 from okpay_gateway.emulator import operations
-from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.emulator.models import Wallet
 from okpay_gateway.host.customer import fetch_customer_id
 from okpay_gateway.host.payment import TransactionKind
@@ -30,6 +29,7 @@ from tests.contrib.support import (
     payment_data,
     plugin_configuration,
 )
+from tests.okpay_ledger import charges
 from tests.payments.support import CUSTOMER_WALLET, MERCHANT_WALLET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.contrib.urls")]
@@ -94,7 +94,7 @@ def test_confirm_payment_after_ipn_returns_recorded_capture(
 
     payment = Payment.objects.get(invoice="pay-42")
     assert payment.status == PaymentStatus.COMPLETED
-    assert EmuTransaction.objects.filter(invoice="pay-42").count() == 1
+    assert charges("pay-42").count() == 1
     assert Notification.objects.filter(channel=CHANNEL).count() == 2
     assert fetch_customer_id(customer, PLUGIN_ID) == str(granted.id)
 
@@ -120,7 +120,7 @@ def test_confirm_payment_ipn_lost_asks_okpay_and_captures_once(world, customer):
     assert confirmed.kind == TransactionKind.CAPTURE
     assert confirmed.is_success is True
     assert again.transaction_already_processed is True
-    assert EmuTransaction.objects.filter(invoice="pay-42").count() == 1
+    assert charges("pay-42").count() == 1
 
 
 def test_process_payment_with_active_contract_captures_at_once(world, customer):
@@ -146,7 +146,7 @@ def test_process_payment_with_active_contract_captures_at_once(world, customer):
     assert response.kind == TransactionKind.CAPTURE
     assert response.transaction_id == "pay-43"
     assert response.customer_id == str(contract.okpay_id)
-    txn = EmuTransaction.objects.get(invoice="pay-43")
+    txn = charges("pay-43").get()
     assert response.psp_reference == str(txn.id)
     assert txn.amount == Decimal("15.00")
 

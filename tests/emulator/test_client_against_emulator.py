@@ -239,7 +239,8 @@ def test_preapproved_charge_moves_money_and_updates_contract(
         comment="March",
     )
     assert (txn.amount, txn.fees, txn.net) == (D("25.00"), D("0.13"), D("24.87"))
-    assert txn.invoice == "sub-1-2026-03"
+    # Like OKPAY: the invoice travels in the comment, none is filed.
+    assert (txn.invoice, txn.comment) == (None, "sub-1-2026-03 March")
     assert txn.status is OperationStatus.COMPLETED
     assert txn.sender.wallet_id == customer.wallet_id
     assert txn.receiver.wallet_id == merchant.wallet_id
@@ -251,7 +252,8 @@ def test_preapproved_charge_moves_money_and_updates_contract(
     assert after.last_payment_date == START
     operations_list = client.preapproved_payment_get_operations(contract.id)
     assert [t.id for t in operations_list] == [txn.id]
-    assert client.transaction_get(invoice="sub-1-2026-03").id == txn.id
+    with pytest.raises(NotFound):
+        client.transaction_get(invoice="sub-1-2026-03")
 
 
 def test_preapproved_charge_queues_payment_ipn(in_process, merchant, contract):
@@ -389,10 +391,24 @@ def test_preapproved_charge_insufficient_funds(
     assert client.preapproved_payment_get(contract.id).payments_done == 0
 
 
-def test_preapproved_charge_duplicate_invoice_refused(
+def test_preapproved_charge_repeated_is_charged_twice(
     in_process, merchant, customer, contract
 ):
-    """The same invoice twice is Duplicate_Payment; the client pays once."""
+    """Like OKPAY (no Invoice parameter): a re-sent charge moves money again."""
+    client = make_client(in_process, merchant)
+    for _ in range(2):
+        client.preapproved_payment_charge(
+            contract_id=contract.id, amount=D("5.00"), invoice="p-1"
+        )
+    assert balance(customer) == D("490.00")
+    assert client.preapproved_payment_get(contract.id).payments_done == 2
+
+
+def test_preapproved_charge_duplicate_invoice_refused_when_opted_in(
+    in_process, merchant, customer, contract, settings
+):
+    """CHARGE_COMMENT_IS_INVOICE on: the same invoice twice is Duplicate_Payment."""
+    settings.OKPAY_EMULATOR = {"CHARGE_COMMENT_IS_INVOICE": True}
     client = make_client(in_process, merchant)
     client.preapproved_payment_charge(
         contract_id=contract.id, amount=D("5.00"), invoice="p-1"
@@ -404,17 +420,17 @@ def test_preapproved_charge_duplicate_invoice_refused(
     assert balance(customer) == D("495.00")
 
 
-def test_preapproved_charge_comment_invoice_setting_off(
+def test_preapproved_charge_comment_invoice_opted_in_is_filed(
     in_process, merchant, contract, settings
 ):
-    """With CHARGE_COMMENT_IS_INVOICE off the comment is not filed as an invoice."""
-    settings.OKPAY_EMULATOR = {"CHARGE_COMMENT_IS_INVOICE": False}
+    """With CHARGE_COMMENT_IS_INVOICE on the comment's first word is the invoice."""
+    settings.OKPAY_EMULATOR = {"CHARGE_COMMENT_IS_INVOICE": True}
     client = make_client(in_process, merchant)
     txn = client.preapproved_payment_charge(
-        contract_id=contract.id, amount=D("5.00"), invoice="p-2"
+        contract_id=contract.id, amount=D("5.00"), invoice="p-2", comment="May"
     )
-    assert txn.invoice is None
-    assert txn.comment == "p-2"
+    assert (txn.invoice, txn.comment) == ("p-2", "p-2 May")
+    assert client.transaction_get(invoice="p-2").id == txn.id
 
 
 def test_preapproved_unknown_and_foreign_contract_refused(
@@ -492,10 +508,10 @@ def test_injected_http_500_is_outcome_unknown(in_process, merchant, contract):
         )
 
 
-def test_applied_late_charge_committed_then_found_by_invoice(
+def test_applied_late_charge_committed_then_listed_on_the_agreement(
     in_process, merchant, customer, contract
 ):
-    """applied_late: the client times out, yet the charge is there by invoice."""
+    """applied_late: the client times out, yet the charge is on the agreement's operations."""
     faults.add_rule(
         "applied_late", operation="PreapprovedPayment_Charge", delay_seconds=60
     )
@@ -504,12 +520,13 @@ def test_applied_late_charge_committed_then_found_by_invoice(
         client.preapproved_payment_charge(
             contract_id=contract.id, amount=D("7.00"), invoice="late-1"
         )
-    found = client.transaction_get(invoice="late-1")
-    assert (found.amount, found.status) == (D("7.00"), OperationStatus.COMPLETED)
+    (found,) = client.preapproved_payment_get_operations(contract.id)
+    assert (found.amount, found.status, found.comment) == (
+        D("7.00"),
+        OperationStatus.COMPLETED,
+        "late-1",
+    )
     assert balance(customer) == D("493.00")
-    assert [t.id for t in client.preapproved_payment_get_operations(contract.id)] == [
-        found.id
-    ]
 
 
 def test_slow_beyond_read_timeout_times_out_without_charging(
@@ -522,8 +539,7 @@ def test_slow_beyond_read_timeout_times_out_without_charging(
         client.preapproved_payment_charge(
             contract_id=contract.id, amount=D("7.00"), invoice="slow-1"
         )
-    with pytest.raises(NotFound):
-        client.transaction_get(invoice="slow-1")
+    assert list(client.preapproved_payment_get_operations(contract.id)) == []
     assert balance(customer) == D("500.00")
 
 
@@ -539,7 +555,8 @@ def test_applied_late_over_real_http(live_sessions, live_server, merchant, contr
         client.preapproved_payment_charge(
             contract_id=contract.id, amount=D("4.00"), invoice="late-http"
         )
-    assert client.transaction_get(invoice="late-http").amount == D("4.00")
+    (found,) = client.preapproved_payment_get_operations(contract.id)
+    assert (found.amount, found.comment) == (D("4.00"), "late-http")
 
 
 @pytest.mark.postgres

@@ -95,6 +95,30 @@ def test_api_faults_add_list_delete(client, seeded):
     assert _api(client, "api-faults", {"kind": "nonsense"}).status_code == 400
 
 
+def test_api_fault_without_uses_fires_every_time(client, seeded):
+    """A rule added through the API with no ``uses`` is unlimited, as documented."""
+    created = _api(
+        client, "api-faults", {"kind": "http_500", "operation": "ipn-verify"}
+    )
+    assert created.status_code == 201
+    assert created.json()["remaining_uses"] is None
+    answers = [
+        client.post(
+            reverse("okpay_emulator:ipn-verify"),
+            "ok_verify=true&ok_ipn_id=1",
+            content_type="application/x-www-form-urlencoded",
+        ).status_code
+        for _ in range(3)
+    ]
+    assert answers == [500, 500, 500]
+    assert (
+        _api(client, "api-faults", {"kind": "http_500", "uses": ""}).json()[
+            "remaining_uses"
+        ]
+        is None
+    )
+
+
 def test_api_ipn_history_resend_and_deliver(client, seeded, listener):
     """The API lists messages with attempts and can deliver and re-send them."""
     message = ipn_sender.queue_ipn(
@@ -182,7 +206,13 @@ def test_control_forms_move_clock_and_add_rule(client, seeded):
     assert clock.now() == datetime(2026, 1, 15, 13, 30, tzinfo=UTC)
     client.post(
         reverse("okpay_emulator:control-faults"),
-        {"kind": "fault", "fault_code": "Internal_Error", "operation": "Get_Date_Time"},
+        # The form's Uses field starts at 1.
+        {
+            "kind": "fault",
+            "fault_code": "Internal_Error",
+            "operation": "Get_Date_Time",
+            "uses": "1",
+        },
     )
     rule = FaultRule.objects.get()
     assert (rule.kind, rule.fault_code, rule.remaining_uses) == (

@@ -8,11 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from okpay_gateway.contrib.saleor.consts import PLUGIN_ID
-from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.graphql.checkout import checkout_token_for
 from okpay_gateway.host.customer import store_customer_id
 from okpay_gateway.host.models import HostPayment
 from okpay_gateway.models import Payment, PaymentStatus
+from tests.okpay_ledger import charges
 
 from .shop import open_checkout
 from .support import approve_at_okpay, make_contract
@@ -130,10 +130,10 @@ def test_checkout_complete_after_approval_completes_once(
     assert second["confirmationData"] is None
     assert second["payment"]["chargeStatus"] == "FULLY_CHARGED"
     assert second["payment"]["capturedAmount"] == {"amount": "20.00", "currency": "USD"}
-    assert EmuTransaction.objects.filter(invoice=f"pay-{host_payment.pk}").count() == 1
+    assert charges(f"pay-{host_payment.pk}").count() == 1
     third = gql(COMPLETE, id="chk-2")["data"]["checkoutComplete"]
     assert third["payment"]["chargeStatus"] == "FULLY_CHARGED"
-    assert EmuTransaction.objects.filter(invoice=f"pay-{host_payment.pk}").count() == 1
+    assert charges(f"pay-{host_payment.pk}").count() == 1
 
 
 def test_checkout_complete_with_active_contract_charges_at_once(gql, okpay, customer):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from okpay_gateway.emulator.models import Contract as EmuContract
-from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.models import ContractStatus, Payment, PaymentStatus
+from tests.okpay_ledger import charges
 
 from .support import gid, make_contract, make_subscription
 
@@ -98,7 +98,7 @@ def test_okpay_contract_charge_staff_charges_once_per_invoice(gql, contract, sta
     expected = {"invoice": "extra-1", "amount": "15.00", "status": "COMPLETED"}
     assert first == {"payment": expected, "errors": []}
     assert again == {"payment": expected, "errors": []}
-    assert EmuTransaction.objects.filter(invoice="extra-1").count() == 1
+    assert charges("extra-1").count() == 1
 
 
 def test_okpay_contract_charge_customer_is_denied(gql, contract, customer):

@@ -19,6 +19,7 @@ from okpay_gateway.models import (
     PaymentEventKind,
     PaymentStatus,
 )
+from tests.okpay_ledger import charges
 from tests.payments.support import (
     CUSTOMER_WALLET,
     MERCHANT_WALLET,
@@ -62,7 +63,7 @@ def test_charge_contract_active_agreement_completes_with_ledger(
     finally:
         stop()
     assert payment.status == PaymentStatus.COMPLETED
-    txn = EmuTransaction.objects.get(invoice="inv-ok-1")
+    txn = charges("inv-ok-1").get()
     assert payment.okpay_txn_id == txn.id
     assert payment.fee == txn.fee
     assert _kinds(payment) == [
@@ -92,7 +93,7 @@ def test_charge_contract_same_invoice_twice_moves_money_once(okpay_settings):
     )
     assert first.pk == second.pk
     assert second.status == PaymentStatus.COMPLETED
-    assert EmuTransaction.objects.filter(invoice="inv-twice").count() == 1
+    assert charges("inv-twice").count() == 1
     assert _kinds(second).count(PaymentEventKind.CHARGE_COMPLETED) == 1
 
 
@@ -117,7 +118,7 @@ def test_charge_payment_empty_wallet_declines_insufficient_funds(
     ]
     assert payment.status == PaymentStatus.DECLINED
     assert payment.decline_code == "insufficient_funds"
-    assert not EmuTransaction.objects.filter(invoice="inv-poor").exists()
+    assert not charges("inv-poor").exists()
     declined = payment.events.get(kind=PaymentEventKind.CHARGE_DECLINED)
     assert declined.detail["fault_code"] == "Not_Enough_Money"
     assert payments.decline_message(payment.decline_code) == (
@@ -175,16 +176,16 @@ def test_charge_payment_applied_late_unknown_then_resolved_without_second_charge
         stop()
     assert [kw["payment"].pk for kw in seen] == [payment.pk]
     assert payment.status == PaymentStatus.UNKNOWN
-    assert EmuTransaction.objects.filter(invoice="inv-late").count() == 1
+    assert charges("inv-late").count() == 1
     assert _kinds(payment)[-1] == PaymentEventKind.CHARGE_UNKNOWN
 
     resolved = payments.resolve_payment(payment, okpay_settings=okpay_settings)
     assert resolved.status == PaymentStatus.COMPLETED
-    assert resolved.okpay_txn_id == EmuTransaction.objects.get(invoice="inv-late").id
+    assert resolved.okpay_txn_id == charges("inv-late").get().id
 
     again = payments.charge_payment(resolved, okpay_settings=okpay_settings)
     assert again.status == PaymentStatus.COMPLETED
-    assert EmuTransaction.objects.filter(invoice="inv-late").count() == 1
+    assert charges("inv-late").count() == 1
     assert Wallet.objects.get(wallet_id=CUSTOMER_WALLET).balance("USD") == Decimal(
         "470.00"
     )
@@ -204,7 +205,7 @@ def test_charge_payment_unknown_outcome_charging_again_resolves_first(okpay_sett
     assert payment.status == PaymentStatus.UNKNOWN
     again = payments.charge_payment(payment, okpay_settings=okpay_settings)
     assert again.status == PaymentStatus.COMPLETED
-    assert EmuTransaction.objects.filter(invoice="inv-retry").count() == 1
+    assert charges("inv-retry").count() == 1
 
 
 def test_charge_payment_slow_not_applied_resolves_to_pending_then_charges_once(
@@ -220,12 +221,12 @@ def test_charge_payment_slow_not_applied_resolves_to_pending_then_charges_once(
         okpay_settings=okpay_settings,
     )
     assert payment.status == PaymentStatus.UNKNOWN
-    assert not EmuTransaction.objects.filter(invoice="inv-slow").exists()
+    assert not charges("inv-slow").exists()
     resolved = payments.resolve_payment(payment, okpay_settings=okpay_settings)
     assert resolved.status == PaymentStatus.PENDING
     charged = payments.charge_payment(resolved, okpay_settings=okpay_settings)
     assert charged.status == PaymentStatus.COMPLETED
-    assert EmuTransaction.objects.filter(invoice="inv-slow").count() == 1
+    assert charges("inv-slow").count() == 1
 
 
 def test_complete_payment_from_notification_twice_records_once(okpay_settings):
@@ -329,7 +330,7 @@ def test_cancel_contract_active_is_final_and_blocks_charges(okpay_settings):
     )
     assert payment.status == PaymentStatus.DECLINED
     assert payment.decline_code == payments.CONTRACT_INACTIVE
-    assert not EmuTransaction.objects.filter(invoice="inv-after").exists()
+    assert not charges("inv-after").exists()
 
 
 def test_sync_contracts_new_and_closed_agreements_reported(okpay_settings):
@@ -390,10 +391,10 @@ def test_complete_from_return_granted_at_okpay_activates_and_charges(okpay_setti
     assert contract.okpay_id == granted.id
     assert payment.invoice == "pay-ret"
     assert payment.status == PaymentStatus.COMPLETED
-    assert EmuTransaction.objects.filter(invoice="pay-ret").count() == 1
+    assert charges("pay-ret").count() == 1
     # A second return (reload) changes nothing.
     payments.complete_from_return(invoice="agr-ret", okpay_settings=okpay_settings)
-    assert EmuTransaction.objects.filter(invoice="pay-ret").count() == 1
+    assert charges("pay-ret").count() == 1
 
 
 def test_complete_from_return_not_approved_leaves_payment_waiting(okpay_settings):

@@ -10,7 +10,6 @@ from django.db import connection
 
 from okpay_gateway import contracts, payments, signals
 from okpay_gateway.emulator import operations
-from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.emulator.models import Wallet
 from okpay_gateway.models import (
     ContractStatus,
@@ -18,6 +17,7 @@ from okpay_gateway.models import (
     PaymentEventKind,
     PaymentStatus,
 )
+from tests.okpay_ledger import charges
 from tests.payments.support import (
     CUSTOMER_WALLET,
     MERCHANT_WALLET,
@@ -95,7 +95,7 @@ def test_complete_from_return_racing_ipn_grant_charges_exactly_once(okpay_settin
     assert errors == []
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.COMPLETED
-    assert EmuTransaction.objects.filter(invoice="pay-race").count() == 1
+    assert charges("pay-race").count() == 1
     completions = payment.events.filter(
         kind__in=[PaymentEventKind.CHARGE_COMPLETED, PaymentEventKind.CHARGE_RESOLVED],
         detail__has_key="previous_status",

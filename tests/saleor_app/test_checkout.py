@@ -20,6 +20,7 @@ from okpay_gateway.emulator.models import Contract as EmuContract
 from okpay_gateway.emulator.models import IpnMessage, Wallet
 from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.models import Contract, ContractStatus, Payment, PaymentStatus
+from tests.okpay_ledger import transactions
 from tests.payments.support import CUSTOMER_WALLET, MERCHANT_WALLET, local_contract
 from tests.saleor_app.support import (
     CHANNEL,
@@ -113,7 +114,7 @@ def test_first_purchase_answers_action_required_with_approval_link(
     assert payment.status == PaymentStatus.ACTION_REQUIRED
     assert payment.contract.status == ContractStatus.PENDING
     assert CustomerAgreement.objects.get().saleor_user_id == USER_ID
-    assert not EmuTransaction.objects.filter(invoice=payment.invoice).exists()
+    assert not transactions(payment.invoice).exists()
 
 
 def test_ipn_then_return_reports_charge_once(app, installed, standin):
@@ -142,7 +143,7 @@ def test_ipn_then_return_reports_charge_once(app, installed, standin):
     assert processed["result"] == "CHARGE_SUCCESS"
     assert processed["pspReference"] == str(payment.okpay_txn_id)
     assert len(standin.reports) == 1
-    assert EmuTransaction.objects.filter(invoice=payment.invoice).count() == 1
+    assert transactions(payment.invoice).count() == 1
 
 
 def test_return_before_ipn_reports_once_and_late_ipn_adds_nothing(
@@ -167,7 +168,7 @@ def test_return_before_ipn_reports_once_and_late_ipn_adds_nothing(
     for message in IpnMessage.objects.all():
         ipn_sender.resend(message)
     assert len(standin.reports) == 1
-    assert EmuTransaction.objects.filter(invoice=payment.invoice).count() == 1
+    assert transactions(payment.invoice).count() == 1
     assert EventReport.objects.get().status == OutboxStatus.DELIVERED
 
 
@@ -196,7 +197,7 @@ def test_report_retried_after_saleor_was_down_without_charging_again(
         (txn["id"], "CHARGE_SUCCESS")
     ]
     assert EventReport.objects.get().status == OutboxStatus.DELIVERED
-    assert EmuTransaction.objects.filter(invoice=payment.invoice).count() == 1
+    assert transactions(payment.invoice).count() == 1
     # The agreement reached the customer's metadata on the retry too.
     assert AGREEMENT_METADATA_KEY in standin.metadata[USER_ID]
 
@@ -213,12 +214,12 @@ def test_repeat_purchase_is_charged_at_once(app, installed, standin):
         "result": "CHARGE_SUCCESS",
     }
     assert payment.status == PaymentStatus.COMPLETED
-    emu = EmuTransaction.objects.get(invoice=payment.invoice)
+    emu = transactions(payment.invoice).get()
     assert emu.id == payment.okpay_txn_id
     # Saleor sends the webhook again: the same answer, no second charge.
     again = hook(standin, app, INIT, initialize_event(txn=txn, amount="12.50"))
     assert again == answer
-    assert EmuTransaction.objects.filter(invoice=payment.invoice).count() == 1
+    assert transactions(payment.invoice).count() == 1
     assert standin.reports == []
 
 
@@ -305,7 +306,7 @@ def test_authorize_then_charge(app, installed, standin):
     assert answer["result"] == "AUTHORIZATION_SUCCESS"
     payment = Payment.objects.get()
     assert payment.status == PaymentStatus.PENDING
-    assert not EmuTransaction.objects.filter(invoice=payment.invoice).exists()
+    assert not transactions(payment.invoice).exists()
     charged = hook(standin, app, CHARGE, action_event(txn, "20.00"))
     payment.refresh_from_db()
     assert charged == {
@@ -313,7 +314,7 @@ def test_authorize_then_charge(app, installed, standin):
         "pspReference": str(payment.okpay_txn_id),
         "result": "CHARGE_SUCCESS",
     }
-    assert EmuTransaction.objects.filter(invoice=payment.invoice).count() == 1
+    assert transactions(payment.invoice).count() == 1
 
 
 def test_actions_on_unknown_transaction_fail_cleanly(app, installed, standin):

@@ -21,9 +21,9 @@ from okpay_gateway.contrib.saleor_app.renewals import (
     REFERENCE_METADATA_KEY,
 )
 from okpay_gateway.emulator import clock as emulator_clock
-from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.emulator.models import Wallet
 from okpay_gateway.models import ChargeAttempt, ChargeAttemptStatus, Subscription
+from tests.okpay_ledger import transactions
 from tests.payments.support import CUSTOMER_WALLET
 from tests.saleor_app.support import CHANNEL, CHANNEL_ID, USER_ID, address, gid, user
 from tests.saleor_app.test_checkout import agreement_for_customer
@@ -127,7 +127,7 @@ def test_renewal_becomes_one_paid_saleor_order(app, installed, standin):
     psp = str(attempt.payment.okpay_txn_id)
     assert [t["pspReference"] for t in order["transactions"]] == [psp]
     assert order["charged"] == {"amount": "9.90", "currency": "USD"}
-    assert EmuTransaction.objects.filter(invoice=attempt.invoice).count() == 1
+    assert transactions(attempt.invoice).count() == 1
 
     # Another run and the retry command create nothing more.
     renew_month_later(subscription)
@@ -199,7 +199,7 @@ def test_saleor_down_keeps_the_charge_and_orders_later(app, installed, standin):
     call_command("okpay_saleor_app_retry", stdout=io.StringIO())
     assert RenewalOrder.objects.get().status == RenewalOrderStatus.PAID
     assert len(standin.orders) == 1
-    assert EmuTransaction.objects.filter(invoice=attempt.invoice).count() == 1
+    assert transactions(attempt.invoice).count() == 1
 
 
 def test_renewal_order_of_a_renewal_starts_no_new_subscription(app, installed, standin):

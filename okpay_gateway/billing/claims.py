@@ -28,7 +28,7 @@ from django.db.models import Q
 from okpay_gateway.billing.config import DEFAULT_BATCH_SIZE, DEFAULT_LEASE
 from okpay_gateway.billing.schedule import to_utc
 from okpay_gateway.enums import LIVE_SUBSCRIPTION_STATUSES
-from okpay_gateway.models import RenewalRun, Subscription
+from okpay_gateway.models import RenewalDecision, RenewalRun, Subscription
 
 __all__ = [
     "claim_next_batch",
@@ -103,8 +103,18 @@ def claim_next_batch(
     ]
     params: list[Any] = [*statuses, now, now]
     if run is not None:
-        where.append("(last_run_id IS NULL OR last_run_id <> %s)")
-        params.append(run.pk)
+        # Not again in the same run: neither while its lease is this run's
+        # (last_run_id) nor after another run took it in turn (a decision of
+        # this run exists). Without the second test, runs working at once
+        # hand a subscription that stays due (awaiting resolution) back and
+        # forth for ever.
+        decisions = connection.ops.quote_name(RenewalDecision._meta.db_table)
+        where.append(
+            "(last_run_id IS NULL OR last_run_id <> %s) AND NOT EXISTS "
+            f"(SELECT 1 FROM {decisions} d WHERE d.run_id = %s "
+            f"AND d.subscription_id = {table}.id)"
+        )
+        params.extend([run.pk, run.pk])
     if only_ids is not None:
         where.append(f"id IN ({', '.join(['%s'] * len(only_ids))})")
         params.extend(only_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from decimal import Decimal
 
 from okpay_gateway.billing import engine
@@ -191,4 +192,38 @@ def test_run_renewals_with_limit_takes_only_that_many(okpay):
     assert report.total == 3
     assert (
         ChargeAttempt.objects.filter(status=ChargeAttemptStatus.COMPLETED).count() == 3
+    )
+
+
+def test_two_runs_at_once_take_a_subscription_that_stays_due_once_each(okpay):
+    """Runs side by side: one that decided S does not take it again after the other did.
+
+    S stays due (its period's attempt awaits the resolver), so each run's
+    claim finds it again once the other run has given its lease back; every
+    run must still end.
+    """
+    (contract,) = seed_customers(1)
+    sub = subscribe(contract, paid_at=utc(2027, 1, 3))
+    now = set_time(utc(2027, 2, 3))
+    ChargeAttempt.objects.create(
+        subscription=sub,
+        period_index=1,
+        invoice=f"{sub.pk}-1",
+        amount=sub.amount,
+        currency=sub.currency,
+        status=ChargeAttemptStatus.UNKNOWN,
+        next_resolve_at=now + timedelta(hours=1),
+    )
+    first, second = engine.start_run(now, "a"), engine.start_run(now, "b")
+
+    for run in (first, second):
+        ((pk, token),) = engine.claim_next_batch(now, size=5, run=run)
+        decision = engine.renew_claimed(pk, token, now=now, run=run)
+        assert decision is not None and decision.reason == "awaiting_resolution"
+
+    assert engine.claim_next_batch(now, size=5, run=first) == []
+    assert engine.claim_next_batch(now, size=5, run=second) == []
+    # A new run takes it: the exclusion is per run.
+    assert (
+        len(engine.claim_next_batch(now, size=5, run=engine.start_run(now, "c"))) == 1
     )

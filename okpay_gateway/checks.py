@@ -22,7 +22,8 @@ okpay_gateway.W002 ``STANDALONE`` is False but no ``SETTINGS_PROVIDER`` is set
 Standalone settings: a shop that configures OKPAY only through plugins
 (per-channel configuration in the Saleor plugin) sets
 ``OKPAY_GATEWAY = {"STANDALONE": False, ...}`` or leaves ``OKPAY_GATEWAY``
-out; then the wallet and password are not required here. Absent timeouts use
+out; then the wallet and password are not required here, but W002 asks for
+``SETTINGS_PROVIDER`` (also when the setting is absent). Absent timeouts use
 the documented defaults (5 s connect, 30 s read and verify).
 
 The one escape hatch for E006 and E007 is ``OKPAY_EMULATOR["ALLOW_WITHOUT_DEBUG"]``
@@ -114,7 +115,9 @@ def check_settings(
     messages += check_wsdl_file()
     raw = getattr(django_settings, SETTINGS_NAME, None)
     if raw is None:
-        return messages
+        # Absent means plugins only (a Saleor install that did only ``pip
+        # install``): its workers still need the settings provider.
+        raw = {"STANDALONE": False}
     if not isinstance(raw, Mapping):
         messages.append(
             Error(

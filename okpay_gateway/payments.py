@@ -90,9 +90,11 @@ NOT_PERFORMED_ERRORS: tuple[type[exceptions.OkPayError], ...] = (
 )
 
 CONTRACT_INACTIVE = "contract_inactive"
+CONTRACT_NOT_APPROVED = "contract_not_approved"
 
 _USER_MESSAGES = {
     CONTRACT_INACTIVE: "Your OKPAY agreement is not active any more.",
+    CONTRACT_NOT_APPROVED: "You did not approve the OKPAY agreement, so nothing was charged.",
     "txn_error": "OKPAY could not complete the payment.",
     "txn_canceled": "The payment was canceled at OKPAY.",
     "txn_reversed": "The payment was reversed at OKPAY.",
@@ -386,7 +388,11 @@ def _decide_charge(
     contract = payment.contract
     if contract is None or contract.status != ContractStatus.ACTIVE:
         if contract is not None and contract.status in CLOSED_CONTRACT_STATUSES:
-            _decline(payment, CONTRACT_INACTIVE, {"contract": contract.status})
+            declined = (
+                contract.status == ContractStatus.FAILED and contract.granted_at is None
+            )
+            code = CONTRACT_NOT_APPROVED if declined else CONTRACT_INACTIVE
+            _decline(payment, code, {"contract": contract.status})
         return payment, "done"
     if contract.okpay_id is None:
         return payment, "done"

@@ -154,6 +154,18 @@ def test_confirm_payment_after_declined_approval_says_not_approved(
     assert not EmuTransaction.objects.filter(invoice="pay-42").exists()
 
 
+def test_api_password_is_hidden_completely_when_shown(world):
+    """The API password is a PASSWORD field: shown as "" (set) with no character of it."""
+    from okpay_gateway.host.masking import masked_configuration
+
+    configure_plugin(api_password="MyApiPass")
+    plugin = manager().get_plugin(PLUGIN_ID, CHANNEL)
+    shown = {item["name"]: item["value"] for item in masked_configuration(plugin)}
+    assert shown["api_password"] == ""
+    assert shown["wallet_id"] == MERCHANT_WALLET
+    assert plugin.CONFIG_STRUCTURE["api_password"]["type"] == "Password"
+
+
 def test_process_payment_with_active_contract_captures_at_once(world, customer):
     """A returning customer with an active agreement is charged without a redirect."""
     configure_plugin()

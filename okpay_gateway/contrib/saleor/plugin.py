@@ -72,7 +72,7 @@ class OkPayGatewayPlugin(BasePlugin):
             _S, "Wallet ID", "Your OKPAY wallet, e.g. OK123456789."
         ),
         consts.API_PASSWORD: _field(
-            ConfigurationTypeField.SECRET,
+            ConfigurationTypeField.PASSWORD,
             "API password",
             "The API password from the wallet's integration settings.",
         ),

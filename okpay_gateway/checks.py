@@ -281,7 +281,7 @@ def check_email_backend() -> list[CheckMessage]:
             f"{problem}: OKPAY billing e-mails to customers will not be sent.",
             hint="In Saleor set the EMAIL_URL environment variable (e.g. "
             "smtp://user:password@smtp.example.com:587/?tls=True, or "
-            "consolemail:// while testing); elsewhere set EMAIL_BACKEND.",
+            "console:// while testing); elsewhere set EMAIL_BACKEND.",
             id=_id("W003"),
         )
     ]

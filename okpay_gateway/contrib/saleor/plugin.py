@@ -315,7 +315,8 @@ class OkPayGatewayPlugin(BasePlugin):
             and contract.status in (ContractStatus.FAILED, ContractStatus.CANCELED)
         ):
             return mapping.failure(
-                payment_information, "The OKPAY agreement was not approved."
+                payment_information,
+                payments.decline_message(payments.CONTRACT_NOT_APPROVED),
             )
         return mapping.response_for_payment(
             payment_information,

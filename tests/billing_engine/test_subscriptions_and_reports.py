@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -245,3 +246,31 @@ def test_check_without_email_backend_warns_w003(settings):
     assert [m.id for m in checks.check_email_backend()] == ["okpay_gateway.W003"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert checks.check_email_backend() == []
+
+
+ENTERED: list[str] = []
+
+
+@contextlib.contextmanager
+def recording_context():
+    """Stands in for Saleor's allow_writer(): records that a task ran inside it."""
+    ENTERED.append("enter")
+    try:
+        yield
+    finally:
+        ENTERED.append("exit")
+
+
+def test_tasks_run_inside_the_configured_task_context(okpay):
+    """TASK_CONTEXT wraps every task (Saleor: allow_writer, so its task class stays quiet)."""
+    from okpay_gateway.billing import tasks
+
+    okpay.OKPAY_GATEWAY = {
+        **okpay.OKPAY_GATEWAY,
+        "TASK_CONTEXT": f"{__name__}.recording_context",
+    }
+    ENTERED.clear()
+    result = tasks.send_billing_notices(as_of="2027-02-11T08:00:00+00:00")
+
+    assert result == {"upcoming_renewal": 0, "agreement_expiring": 0}
+    assert ENTERED == ["enter", "exit"]

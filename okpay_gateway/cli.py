@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from okpay_gateway import __version__
+
 SUBCOMMANDS = {
     "emulator": "okpay_gateway.emulator.cli",
     "demo": "okpay_gateway.demo.cli",
@@ -23,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="okpay-gateway",
         description="OKPAY pre-approved payments for Django and Saleor.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="print the version of okpay-gateway and exit",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in SUBCOMMANDS.items():

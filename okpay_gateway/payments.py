@@ -48,7 +48,11 @@ from okpay_gateway.models import (
     PaymentStatus,
 )
 from okpay_gateway.provider.fees import FeePayer as LinkFeePayer
-from okpay_gateway.provider.links import CheckoutLink, build_preapproved_link
+from okpay_gateway.provider.links import (
+    CheckoutLink,
+    LinkItem,
+    build_preapproved_link,
+)
 from okpay_gateway.provider.settings import OkPaySettings
 
 logger = logging.getLogger(__name__)
@@ -776,6 +780,8 @@ def request_agreement(
         if terms.fee_payer == FeePayer.CLIENT
         else LinkFeePayer.MERCHANT,
         payer={"ok_payer_email": payer_email} if payer_email else None,
+        # Shown on the approval page as what approving costs at once.
+        first_payment=[LinkItem(name=(description or terms.title)[:127], price=amount)],
         today=today,
     )
     with transaction.atomic():

@@ -21,6 +21,13 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
+from okpay_gateway.cli_args import (
+    CliError,
+    non_negative_seconds,
+    port_number,
+    prepare_data_dir,
+)
+
 logger = logging.getLogger(__name__)
 
 HELP = (
@@ -32,6 +39,7 @@ DEFAULT_PORT = 8000
 DEFAULT_DATA_DIR = ".okpay-demo"
 DEFAULT_RENEW_INTERVAL = 15.0
 DELIVERY_INTERVAL_SECONDS = 1.0
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=DEFAULT_PORT,
         help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free port)",
     )
@@ -52,11 +60,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--renew-interval",
-        type=float,
+        type=non_negative_seconds,
         default=DEFAULT_RENEW_INTERVAL,
         metavar="SECONDS",
         help="seconds between automatic renewal passes; 0 turns them off "
         f"(default {DEFAULT_RENEW_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="INFO",
+        help="level of okpay_gateway's log on the console; DEBUG adds the SOAP "
+        "envelopes (wallets and tokens masked) and every request (default INFO)",
     )
 
 
@@ -76,8 +92,9 @@ def _bind(host: str, port: int) -> socketserver.BaseServer:
     return bind(host, port)
 
 
-def _configure_django(data_dir: Path, base_url: str) -> None:
+def _configure_django(data_dir: Path, base_url: str, log_level: str) -> None:
     os.environ["OKPAY_DEMO_DATA_DIR"] = str(data_dir)
+    os.environ["OKPAY_DEMO_LOG_LEVEL"] = log_level
     os.environ["OKPAY_DEMO_BASE_URL"] = base_url
     # Forced, not setdefault: a shell (or pytest) may export another project's
     # settings, and the demo must never run inside them by accident.
@@ -140,7 +157,7 @@ def _print_banner(base_url: str, renew_interval: float, out: TextIO) -> None:
     ]
     for row in seed.credentials():
         lines.append(
-            f"    {row['who']:<16} {row['where']:<22} login {row['login']}"
+            f"    {row['who']:<16} {row['where']:<26} login {row['login']}"
             f"  password {row['password']}  ({row['note']})"
         )
     lines.append("Press Ctrl-C to stop.")
@@ -148,18 +165,22 @@ def _print_banner(base_url: str, renew_interval: float, out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = sys.stdout
-    data_dir = Path(args.data_dir).expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    out, err = sys.stdout, sys.stderr
+    try:
+        data_dir = prepare_data_dir(args.data_dir)
+    except CliError as exc:
+        print(f"okpay-gateway demo: {exc}", file=err)
+        return 2
     try:
         server = _bind(args.host, args.port)
     except OSError as exc:
-        err = sys.stderr
-        print(f"Cannot listen on {args.host}:{args.port}: {exc}", file=err)
+        reason = exc.strerror or str(exc)
+        where = f"{args.host}:{args.port}"
+        print(f"okpay-gateway demo: cannot listen on {where}: {reason}", file=err)
         return 2
     port = server.server_address[1]
     base_url = f"http://{_url_host(args.host)}:{port}/"
-    _configure_django(data_dir, base_url)
+    _configure_django(data_dir, base_url, args.log_level)
 
     from django.core.management import call_command
     from django.core.wsgi import get_wsgi_application

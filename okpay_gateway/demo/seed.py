@@ -290,10 +290,11 @@ def credentials() -> list[dict[str, str]]:
         },
         {
             "who": "Merchant wallet",
-            "where": "/okpay-emulator/",
-            "login": settings.MERCHANT_WALLET_ID,
+            "where": "/okpay-emulator/merchant/",
+            "login": settings.MERCHANT_EMAIL,
             "password": MERCHANT_WALLET_PASSWORD,
-            "note": f"API password {settings.MERCHANT_API_PASSWORD}",
+            "note": f"wallet {settings.MERCHANT_WALLET_ID}, "
+            f"API password {settings.MERCHANT_API_PASSWORD}",
         },
     ]
     for customer in CUSTOMERS:

@@ -27,6 +27,9 @@ from okpay_gateway.sqlite import shared_file_options
 DATA_DIR = Path(os.environ.get("OKPAY_DEMO_DATA_DIR", ".okpay-demo")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+# ``okpay-gateway demo --log-level``; every request's access line shows at DEBUG.
+LOG_LEVEL = os.environ.get("OKPAY_DEMO_LOG_LEVEL", "INFO").upper()
+
 BASE_URL = os.environ.get("OKPAY_DEMO_BASE_URL", "http://127.0.0.1:8000/")
 if not BASE_URL.endswith("/"):
     BASE_URL += "/"
@@ -166,7 +169,10 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "okpay_gateway": {"handlers": ["console"], "level": "INFO"},
-        "django.server": {"handlers": ["console"], "level": "WARNING"},
+        "okpay_gateway": {"handlers": ["console"], "level": LOG_LEVEL},
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO" if LOG_LEVEL == "DEBUG" else "WARNING",
+        },
     },
 }

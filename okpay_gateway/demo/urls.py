@@ -14,6 +14,7 @@ from django.urls import include, path, re_path
 from okpay_gateway.demo import control, views
 
 app_name = "okpay_demo"
+FAVICON = "okpay_gateway/img/favicon.ico"
 
 storefront = [
     path("", views.plans, name="plans"),
@@ -50,6 +51,8 @@ def _graphql_urls() -> list:
 
 urlpatterns = [
     re_path(r"^static/(?P<path>.*)$", serve, {"insecure": True}),
+    # Browsers ask for /favicon.ico on pages that link none (the admin's).
+    path("favicon.ico", serve, {"path": FAVICON, "insecure": True}),
     path("admin/", admin.site.urls),
     path("okpay-emulator/", include("okpay_gateway.emulator.urls")),
     path("", include("okpay_gateway.host.urls")),

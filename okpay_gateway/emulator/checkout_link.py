@@ -415,6 +415,10 @@ def parse_checkout_link(
                 )
                 end_date = None
         preapproved = {"title": title, "end_date": end_date, **limits}
+        if _item_indexes(reader.data.keys()):
+            # What the merchant charges right after approval, shown on the
+            # approval page (assumption, see provider.links).
+            items = _read_items(reader)
     elif kind == KIND_PAYMENT:
         items = _read_items(reader)
 

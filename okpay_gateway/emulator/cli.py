@@ -19,6 +19,8 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from okpay_gateway.cli_args import CliError, port_number, prepare_data_dir
+
 logger = logging.getLogger(__name__)
 
 HELP = "Run the local OKPAY emulator (SOAP API, checkout, IPN, /ipn-verify) over HTTP."
@@ -33,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=0,
         help="port to listen on; 0 or omitted picks a free port and prints it",
     )
@@ -83,8 +85,12 @@ def _seed_if_empty(
             return json.loads(credentials.read_text(encoding="utf-8"))
         return seed.describe_wallets()
     if seed_file:
-        data = json.loads(Path(seed_file).read_text(encoding="utf-8"))
-        summary = seed.load_seed(data)
+        try:
+            data = json.loads(Path(seed_file).read_text(encoding="utf-8"))
+            summary = seed.load_seed(data)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise CliError(f"cannot load the seed file {seed_file}: {reason}") from exc
     else:
         summary = seed.create_default_seed()
     rows = summary.as_rows()
@@ -110,6 +116,7 @@ def _print_banner(base_url: str, wallets: list[dict[str, object]], out: TextIO) 
         f"  Control page:   {base_url}control/",
         f"  Control API:    {base_url}control/api/",
         f"  IPN simulator:  {base_url}simulator/",
+        f"  Merchant page:  {base_url}merchant/",
         "  Wallets:",
     ]
     for row in wallets:
@@ -141,14 +148,16 @@ def _delivery_loop(stop: threading.Event) -> None:
             close_old_connections()
 
 
-def _make_server(host: str, port: int) -> socketserver.BaseServer:
-    from django.core.wsgi import get_wsgi_application
-
+def _bind(host: str, port: int) -> socketserver.BaseServer:
+    # Before Django and the database: a busy port is reported at once. The
+    # WSGI application is set once Django is configured.
     from okpay_gateway.http_server import bind
 
-    server = bind(host, port)
-    server.set_app(get_wsgi_application())
-    return server
+    try:
+        return bind(host, port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CliError(f"cannot listen on {host}:{port}: {reason}") from exc
 
 
 def _url_host(host: str) -> str:
@@ -161,20 +170,26 @@ def _url_host(host: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     out = sys.stdout
-    data_dir = Path(args.data_dir).expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    _configure_django(data_dir)
-
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
     try:
+        data_dir = prepare_data_dir(args.data_dir)
+        server = _bind(args.host, args.port)
+    except CliError as exc:
+        _say(f"okpay-gateway emulator: {exc}", sys.stderr)
+        return 2
+    try:
+        _configure_django(data_dir)
+
+        from django.core.management import call_command
+        from django.core.wsgi import get_wsgi_application
+
+        call_command("migrate", interactive=False, verbosity=0)
         wallets = _seed_if_empty(args.seed, data_dir, out)
-    except (OSError, ValueError) as exc:
-        _say(f"Could not load the seed: {exc}", sys.stderr)
+        server.set_app(get_wsgi_application())
+    except CliError as exc:
+        server.server_close()
+        _say(f"okpay-gateway emulator: {exc}", sys.stderr)
         return 2
 
-    server = _make_server(args.host, args.port)
     port = server.server_address[1]
     base_url = f"http://{_url_host(args.host)}:{port}/"
     stop = threading.Event()

@@ -9,7 +9,11 @@ from __future__ import annotations
 from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
+FAVICON = "okpay_gateway/img/favicon.ico"
+
 urlpatterns = [
     re_path(r"^static/(?P<path>.*)$", serve, {"insecure": True}),
+    # Browsers ask for /favicon.ico on pages that link none (the admin's).
+    path("favicon.ico", serve, {"path": FAVICON, "insecure": True}),
     path("", include("okpay_gateway.emulator.urls")),
 ]

@@ -37,7 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
 from zeep.xsd import Nil
 
-from okpay_gateway.emulator import clock, faults, operations, rules
+from okpay_gateway.emulator import clock, faults, operations, rules, xsd_lexical
 from okpay_gateway.emulator.models import (
     Contract,
     FaultKind,
@@ -48,6 +48,7 @@ from okpay_gateway.emulator.models import (
 from okpay_gateway.emulator.operations import Refused
 from okpay_gateway.emulator.rules import FaultCode
 from okpay_gateway.emulator.settings import get_settings
+from okpay_gateway.http_server import set_access_log_level
 from okpay_gateway.provider import messages
 from okpay_gateway.provider.transport import load_wsdl_document
 from okpay_gateway.provider.wsdl import (
@@ -64,6 +65,7 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 CONTENT_TYPE = "text/xml; charset=utf-8"
@@ -73,6 +75,12 @@ CONTENT_TYPE = "text/xml; charset=utf-8"
 IN_PROCESS_ENVIRON_KEY = "okpay_emulator.in_process"
 # Answer header telling the adapter to raise ReadTimeout ("slow" / "applied_late").
 TIMEOUT_HEADER = "X-OkPay-Emulator-Timeout"
+
+# Django's own default request cap; the endpoint enforces it itself so that a
+# bigger body is answered with a SOAP fault whatever the host project's
+# DATA_UPLOAD_MAX_MEMORY_SIZE says.
+MAX_ENVELOPE_BYTES = 2_621_440
+TOO_LARGE = f"Malformed SOAP message: larger than {MAX_ENVELOPE_BYTES} bytes"
 
 NOT_MODELLED = "Not modelled by the okpay-gateway emulator: {operation}"
 ACTION_NOT_SUPPORTED = "ActionNotSupported"
@@ -213,6 +221,7 @@ def fault_response(faultstring: str, *, server: bool) -> HttpResponse:
     # A fault is an ordinary answer of this API (logged by us at INFO), not a
     # server error for django.request to report at ERROR level.
     response._has_been_logged = True
+    response.okpay_fault_server = server
     return response
 
 
@@ -509,10 +518,32 @@ def _operation_of(soap_action: str | None, wrapper: etree._Element | None) -> st
     raise SoapFault(ACTION_NOT_SUPPORTED, server=False)
 
 
+def _check_lexical(schema_type: Any, node: etree._Element) -> None:
+    """Refuse text that is not a lexical form of its schema type.
+
+    Runs before zeep parses the request: zeep reads more than the schema
+    allows and logs a traceback for what it cannot read.
+    """
+    members = dict(getattr(schema_type, "elements", ()))
+    for child in node:
+        if not isinstance(child.tag, str):
+            continue
+        member = members.get(etree.QName(child).localname)
+        if member is None or child.get(f"{{{XSI_NS}}}nil") in ("true", "1"):
+            continue  # zeep decides about unknown and nil members
+        qname = getattr(member.type, "qname", None)
+        if qname is not None and etree.QName(qname).namespace == XSD_NS:
+            if not xsd_lexical.is_valid(etree.QName(qname).localname, child.text):
+                raise SoapFault(FaultCode.INCORRECT_PARAMETERS)
+        else:
+            _check_lexical(member.type, child)
+
+
 def _read_params(operation: str, wrapper: etree._Element | None) -> Any:
     element = _document().types.get_element(f"{{{TNS}}}{operation}")
     if wrapper is None or wrapper.tag != f"{{{TNS}}}{operation}":
         raise SoapFault(FaultCode.INCORRECT_PARAMETERS)
+    _check_lexical(element.type, wrapper)
     try:
         return element.parse(wrapper, _document().types)
     except Exception as exc:  # zeep raises assorted errors for bad content
@@ -639,6 +670,22 @@ def handle(
         return fault_response(FaultCode.INTERNAL_ERROR, server=True)
 
 
+def _read_body(request: HttpRequest) -> bytes | None:
+    """The request body, or ``None`` when it is over :data:`MAX_ENVELOPE_BYTES`.
+
+    Read from the stream rather than ``request.body``, which raises Django's
+    RequestDataTooBig (an HTML 400) above the project's upload cap.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_ENVELOPE_BYTES:
+        return None
+    body = request.read(MAX_ENVELOPE_BYTES + 1)
+    return None if len(body) > MAX_ENVELOPE_BYTES else body
+
+
 @csrf_exempt
 def soap_endpoint(request: HttpRequest) -> HttpResponse:
     """``/OkPayAPI``: GET for the WSDL and schemas, POST for SOAP calls."""
@@ -648,9 +695,21 @@ def soap_endpoint(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(status=405, content_type="text/plain")
         response["Allow"] = "GET, POST"
         return response
-    return handle(
-        request.body,
-        soap_action=request.META.get("HTTP_SOAPACTION"),
-        remote_addr=request.META.get("REMOTE_ADDR"),
-        in_process=request.META.get(IN_PROCESS_ENVIRON_KEY),
-    )
+    body = _read_body(request)
+    if body is None:
+        logger.info("emulator refused an envelope over %d bytes", MAX_ENVELOPE_BYTES)
+        response = fault_response(TOO_LARGE, server=False)
+    else:
+        response = handle(
+            body,
+            soap_action=request.META.get("HTTP_SOAPACTION"),
+            remote_addr=request.META.get("REMOTE_ADDR"),
+            in_process=request.META.get(IN_PROCESS_ENVIRON_KEY),
+        )
+    server_fault = getattr(response, "okpay_fault_server", None)
+    if server_fault is not None:
+        # The access line of our HTTP server: INFO for the caller's mistakes.
+        set_access_log_level(
+            request.META, logging.WARNING if server_fault else logging.INFO
+        )
+    return response

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from okpay_gateway.emulator import checkout, control, simulator, verify
+from okpay_gateway.emulator import (
+    checkout,
+    control,
+    merchant_account,
+    merchant_sign_in,
+    simulator,
+    verify,
+)
 
 urlpatterns = [
     path("", checkout.checkout_entry, name="checkout"),
@@ -15,6 +22,9 @@ urlpatterns = [
     path("checkout/<str:token>/decline", checkout.decline, name="checkout-decline"),
     path("ipn-verify", verify.ipn_verify, name="ipn-verify"),
     path("ipn-verify.html", verify.ipn_verify, name="ipn-verify-html"),
+    path("merchant/", merchant_account.account_page, name="merchant-account"),
+    path("merchant/sign-in", merchant_sign_in.sign_in, name="merchant-sign-in"),
+    path("merchant/sign-out", merchant_sign_in.sign_out, name="merchant-sign-out"),
     path("simulator/", simulator.simulator_page, name="simulator"),
     path("simulator/api", simulator.simulator_api, name="simulator-api"),
     path("control/", control.control_page, name="control"),

@@ -398,6 +398,27 @@ def _common_tail(
     return fields
 
 
+def _first_payment_fields(
+    items: Sequence[LinkItem],
+    limits: Sequence[tuple[str, Decimal | None, str]],
+) -> list[tuple[str, str]]:
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        raise LinkError(
+            "The first payment must be a sequence of items.", field="ok_item_1_name"
+        )
+    fields: list[tuple[str, str]] = []
+    for index, item in enumerate(items, start=1):
+        fields.extend(_item_fields(index, item))
+    if items:
+        total = sum((item.gross for item in items), Decimal("0.00"))
+        for name, limit, label in limits:
+            if limit is not None and total > limit:
+                raise LinkError(
+                    f"{label} {limit} is below the first payment {total}.", field=name
+                )
+    return fields
+
+
 def _action(checkout_url: object) -> str:
     url = _url(checkout_url, "checkout_url", "The checkout URL")
     if url is None:
@@ -425,13 +446,18 @@ def build_preapproved_link(
     fee_payer: FeePayer | str = FeePayer.MERCHANT,
     language: str | None = None,
     payer: Mapping[str, str] | None = None,
+    first_payment: Sequence[LinkItem] = (),
     today: date,
 ) -> CheckoutLink:
     """Link asking the shopper to approve a billing agreement (``ok_kind=preapproved``).
 
     At least one limit is required (A12); ``end_date`` is inclusive and must not
-    be before ``today`` (A13). Raises :class:`LinkError` naming the ``ok_*``
-    field at fault.
+    be before ``today`` (A13). ``first_payment``: what the merchant charges
+    under the agreement as soon as it is approved, sent as ``ok_item_N_*`` so
+    that the approval page can show it (an assumption: OKPAY's guide names no
+    variable for it; the charge itself is still ``PreapprovedPayment_Charge``);
+    its total must fit every limit given. Raises :class:`LinkError` naming the
+    ``ok_*`` field at fault.
     """
     action = _action(checkout_url)
     fields: list[tuple[str, str]] = [
@@ -467,6 +493,7 @@ def build_preapproved_link(
                 field="ok_p_end_date",
             )
         fields.append(("ok_p_end_date", end_date.isoformat()))
+    fields.extend(_first_payment_fields(first_payment, limits))
     fields.extend(
         _common_tail(
             invoice=invoice,

@@ -1,8 +1,11 @@
 """A zeep plugin that logs SOAP envelopes at DEBUG with secrets masked.
 
-Envelopes go to the logger ``okpay_gateway.provider.soap``. The text of every
-``WalletID`` and ``SecurityToken`` element (in any namespace, so also the
-``WalletID`` of parties in replies) is replaced before the envelope is written.
+Envelopes go to the logger ``okpay_gateway.provider.soap``. The security token
+and every field that names a wallet are replaced before the envelope is
+written, in requests and replies and in any namespace: the caller's
+``WalletID``, ``MerchantWalletID``, a ``Receiver``/``Account``/``Client``
+given as a wallet ID or e-mail, and the ``WalletID``, ``AccountID`` and
+``Email`` of the parties (``Sender``, ``Receiver``, ``Client``) in replies.
 When DEBUG is off for that logger nothing is copied, masked or logged.
 
 zeep's own ``zeep.transports`` logger dumps raw, unmasked envelopes at DEBUG;
@@ -23,7 +26,21 @@ __all__ = ["MASK", "SECRET_ELEMENTS", "RedactingLogPlugin", "mask_envelope"]
 logger = logging.getLogger("okpay_gateway.provider.soap")
 
 MASK = "***"
-SECRET_ELEMENTS: frozenset[str] = frozenset({"WalletID", "SecurityToken"})
+SECRET_ELEMENTS: frozenset[str] = frozenset(
+    {
+        "SecurityToken",
+        "WalletID",
+        "MerchantWalletID",
+        "AccountID",
+        "Email",
+        # Text when a request names a wallet or e-mail; in replies these are
+        # parties whose children above are masked instead.
+        "Receiver",
+        "Sender",
+        "Client",
+        "Account",
+    }
+)
 
 
 def mask_envelope(envelope: etree._Element) -> bytes:
@@ -32,7 +49,9 @@ def mask_envelope(envelope: etree._Element) -> bytes:
     for element in masked.iter():
         if not isinstance(element.tag, str):
             continue  # comments and processing instructions
-        if etree.QName(element).localname in SECRET_ELEMENTS and element.text:
+        if etree.QName(element).localname not in SECRET_ELEMENTS:
+            continue
+        if len(element) == 0 and element.text and element.text.strip():
             element.text = MASK
     return etree.tostring(masked, pretty_print=True, encoding="utf-8")
 

@@ -18,6 +18,8 @@ def test_form_checkout_through_okpay_marks_order_paid(demo: DemoServer):
     checkout_page = shopper.press_okpay_button("starter-gbp")
     assert "/okpay-emulator/checkout/" in checkout_page.url
     assert "Approve a billing agreement" in checkout_page.text
+    # The plan's price, charged as soon as the agreement is approved.
+    assert '<dd id="first-payment"><strong>8.50 GBP</strong>' in checkout_page.text
 
     back = shopper.approve_at_okpay(
         checkout_page,

@@ -30,7 +30,7 @@ def test_demo_banner_lists_urls_and_credentials(demo: DemoServer):
         ("admin", "admin-demo"),
         ("alice", "alice-demo"),
         ("bob", "bob-demo"),
-        ("OK100000001", "merchant-demo"),
+        ("shop@okpay-demo.test", "merchant-demo"),
     ):
         assert f"login {login}" in out
         assert f"password {password}" in out

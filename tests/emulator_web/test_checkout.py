@@ -386,3 +386,40 @@ def test_checkout_payment_without_items_is_an_error(client, seeded):
     )
     assert response.status_code == 400
     assert "at least one item" in response.content.decode()
+
+
+def test_checkout_preapproved_shows_the_payment_charged_on_approval(client, seeded):
+    """Items on a pre-approved link are shown as the first charge; approving charges nothing."""
+    merchant = seeded.wallet("merchant@example.com")
+    link = _preapproved_link(
+        merchant.wallet_id,
+        ok_item_1_name="Hosting, first month",
+        ok_item_1_price="9.90",
+        ok_fees="1",
+    )
+    page_url = _open(client, link)
+    html = client.get(page_url).content.decode()
+    first = re.search(r'<dd id="first-payment">(.*?)</dd>', html, re.S)
+    assert first is not None
+    assert "<strong>9.90 EUR</strong> for Hosting, first month" in first.group(1)
+    assert "paid by you on each charge" in html
+
+    token = _token(page_url)
+    _sign_in(client, token, "alice@example.com")
+    signed_in = client.get(page_url).content.decode()
+    assert "A limit below 9.90 EUR leaves the merchant unable" in signed_in
+    response = client.post(
+        reverse("okpay_emulator:checkout-approve", args=[token]),
+        {"ok_p_daily_amount": "20.00", "ok_p_monthly_amount": "100.00"},
+    )
+    assert response.status_code == 200
+    assert Contract.objects.get().status == ContractStatus.ACTIVE
+    assert Transaction.objects.count() == 0  # the merchant charges it, not the page
+
+
+def test_checkout_preapproved_without_items_shows_no_first_payment(client, seeded):
+    """Without items the page promises no charge."""
+    merchant = seeded.wallet("merchant@example.com")
+    html = client.get(_open(client, _preapproved_link(merchant.wallet_id))).content
+    assert b"first-payment" not in html
+    assert b"Charged on approval" not in html

@@ -115,6 +115,9 @@ def test_cli_emulator_serves_wsdl_and_soap_over_http(emulator):
     assert emulator.url("WSDL") == soap_url + "?wsdl"
     assert emulator.url("IPN verify") == emulator.base_url + "ipn-verify"
     assert emulator.url("Control page") == emulator.base_url + "control/"
+    merchant_page = requests.get(emulator.url("Merchant page"), timeout=TIMEOUT)
+    assert merchant_page.url.startswith(emulator.base_url + "merchant/sign-in")
+    assert "Merchant sign-in" in merchant_page.text
     assert (
         "merchant@example.com  password=merchant-pass  api_password=merchant-api-pass"
         in (emulator.banner)

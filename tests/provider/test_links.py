@@ -108,6 +108,37 @@ def test_build_preapproved_link_minimal_omits_optional_fields():
     )
 
 
+def test_build_preapproved_link_first_payment_as_items_after_the_limits():
+    """The amount charged on approval travels as ok_item_1_* after the agreement's terms."""
+    link = preapproved(
+        invoice="agr-1",
+        first_payment=[LinkItem(name="Hosting, first month", price=Decimal("9.90"))],
+    )
+    assert link.fields == (
+        ("ok_receiver", "OK426375940"),
+        ("ok_kind", "preapproved"),
+        ("ok_p_title", "Hosting plan"),
+        ("ok_currency", "EUR"),
+        ("ok_p_monthly_amount", "50.00"),
+        ("ok_item_1_name", "Hosting, first month"),
+        ("ok_item_1_quantity", "1"),
+        ("ok_item_1_price", "9.90"),
+        ("ok_invoice", "agr-1"),
+        ("ok_fees", "0"),
+    )
+
+
+def test_build_preapproved_link_first_payment_over_a_limit_refused():
+    """A first payment no limit lets the merchant charge is a LinkError on that limit."""
+    with pytest.raises(LinkError) as caught:
+        preapproved(
+            daily_amount=Decimal("5.00"),
+            first_payment=[LinkItem(name="Plan", price=Decimal("9.90"))],
+        )
+    assert caught.value.field == "ok_p_daily_amount"
+    assert "9.90" in str(caught.value)
+
+
 def test_build_preapproved_link_end_date_today_accepted():
     """The end date is inclusive (A13), so today is still valid."""
     link = preapproved(end_date=TODAY)

@@ -15,19 +15,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from okpay_gateway import clients, payments
+from okpay_gateway import charts, payments, reporting
 from okpay_gateway.exceptions import OkPayError
 from okpay_gateway.models import (
     CLOSED_CONTRACT_STATUSES,
     Contract,
-    ContractStatus,
     Notification,
     Payment,
     PaymentEvent,
@@ -75,15 +74,7 @@ class ContractAdmin(admin.ModelAdmin):
         "channel",
     )
     date_hierarchy = "created_at"
-    search_fields = (
-        "title",
-        "client_email",
-        "client_phone",
-        "client_wallet",
-        "client_name",
-        "invoice",
-        "payments__invoice",
-    )
+    search_fields = reporting.SEARCH_FIELDS
     readonly_fields = (
         "okpay_id",
         "status",
@@ -160,22 +151,9 @@ class ContractAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        counts = Contract.objects.aggregate(
-            **{
-                status: Count("pk", filter=Q(status=status))
-                for status in (
-                    ContractStatus.ACTIVE,
-                    ContractStatus.FAILED,
-                    ContractStatus.EXPIRED,
-                    ContractStatus.CANCELED,
-                )
-            }
-        )
         context = {
-            "okpay_counts": [
-                (ContractStatus(status).label, status, count)
-                for status, count in counts.items()
-            ],
+            "okpay_counts": reporting.status_counts(),
+            "okpay_chart": charts.render_svg(charts.daily_activity()),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
@@ -190,39 +168,8 @@ class ContractAdmin(admin.ModelAdmin):
         contract = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if contract is not None:
-            context.update(self._history_context(contract))
+            context.update(reporting.history_context(contract))
         return super().change_view(request, object_id, form_url, extra_context=context)
-
-    def _history_context(self, contract: Contract) -> dict[str, Any]:
-        ledger = PaymentEvent.objects.filter(
-            Q(contract=contract) | Q(payment__contract=contract)
-        ).select_related("payment")
-        operations: list[Any] = []
-        operations_error = ""
-        if contract.okpay_id is None:
-            operations_error = "This agreement has not been approved at OKPAY yet."
-        else:
-            try:
-                client = clients.client_for(_provider_settings(contract.channel))
-                operations = list(
-                    client.preapproved_payment_get_operations(contract.okpay_id)
-                )
-            except OkPayError as exc:
-                logger.warning(
-                    "OKPAY operations of %s unavailable: %s",
-                    contract.okpay_id,
-                    exc.code,
-                )
-                operations_error = (
-                    "OKPAY's list of operations could not be fetched right now "
-                    f"({exc.user_message}). The ledger below is complete."
-                )
-        return {
-            "okpay_ledger": ledger.order_by("created_at", "pk"),
-            "okpay_operations": operations,
-            "okpay_operations_error": operations_error,
-            "okpay_can_act": contract.status == ContractStatus.ACTIVE,
-        }
 
     def get_urls(self) -> list[Any]:
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"

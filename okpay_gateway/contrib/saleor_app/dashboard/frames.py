@@ -1,0 +1,46 @@
+"""Who may frame the Dashboard pages: the Saleor Dashboards we trust.
+
+``X-Frame-Options`` cannot name an allowed host (``ALLOW-FROM`` is dead), so
+the pages send none and set ``Content-Security-Policy: frame-ancestors``
+instead: ``OKPAY_SALEOR_APP["DASHBOARD_ORIGINS"]`` when set (the Dashboard may
+be served from another host than the API), else the origins of
+``ALLOWED_SALEOR_URLS`` (``https://*.example.com`` patterns stay wildcards,
+which CSP understands). Nothing allowed means ``'none'``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from django.http import HttpResponse
+
+from .. import conf
+
+_ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9.-]+(:\d+)?$")
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin if _ORIGIN.match(origin) else None
+
+
+def dashboard_origins() -> list[str]:
+    configured = conf.raw().get("DASHBOARD_ORIGINS")
+    sources = (
+        configured if configured is not None else conf.setting("ALLOWED_SALEOR_URLS")
+    )
+    origins: list[str] = []
+    for url in sources:
+        origin = _origin(str(url))
+        if origin and origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def allow_dashboard(response: HttpResponse) -> None:
+    origins = dashboard_origins()
+    response["Content-Security-Policy"] = "frame-ancestors " + (
+        " ".join(origins) if origins else "'none'"
+    )

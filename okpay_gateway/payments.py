@@ -408,6 +408,8 @@ def _charge_requested(payment: Payment, contract: Contract) -> None:
         payment=payment,
         contract=contract,
         amount=payment.amount,
+        # Who asked and why (a manual charge's comment names the staff user).
+        comment=payment.description[:255],
         detail={"contract": contract.okpay_id},
     )
 

@@ -129,6 +129,11 @@ def test_charge_moves_money_once_and_is_audited(app, standin, agreement):
         PaymentEvent.objects.filter(payment=payment).values_list("kind", flat=True)
     )
     assert PaymentEventKind.CHARGE_COMPLETED in kinds
+    requested = PaymentEvent.objects.get(
+        payment=payment, kind=PaymentEventKind.CHARGE_REQUESTED
+    )
+    assert "extra seat" in requested.comment
+    assert "staff@example.com" in requested.comment
 
 
 def test_cancel_needs_confirmation_then_closes_for_good(app, standin, agreement):

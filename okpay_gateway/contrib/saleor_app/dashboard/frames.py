@@ -27,7 +27,7 @@ def _origin(url: str) -> str | None:
 
 
 def dashboard_origins() -> list[str]:
-    configured = conf.raw().get("DASHBOARD_ORIGINS")
+    configured = conf.setting("DASHBOARD_ORIGINS")
     sources = (
         configured if configured is not None else conf.setting("ALLOWED_SALEOR_URLS")
     )

@@ -3,8 +3,9 @@
 A stand-in Dashboard page (its own loopback origin, allowed in
 ``DASHBOARD_ORIGINS``) embeds the App in an iframe and answers the page's
 ``notifyReady`` with an AppBridge ``handshake`` carrying the staff token,
-signed by the stand-in Saleor's RSA key. Screenshots go to docs/images/ (the
-README shows them) and test-artifacts/browser/.
+signed by the stand-in Saleor's RSA key. Screenshots go to
+test-artifacts/browser/, or to docs/images/ (the README's) with
+``OKPAY_UPDATE_DOCS_IMAGES=1``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from okpay_gateway.models import (
     PaymentEventKind,
     PaymentStatus,
 )
+from tests.browser.conftest import ARTIFACTS
 from tests.payments.support import local_contract
 from tests.saleor_app import conftest as app_fixtures
 from tests.saleor_app.dashboard_support import staff_token
@@ -150,8 +152,11 @@ def context(django_db_setup, browser):
 
 
 def _save(page, name: str) -> None:
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_IMAGES / f"{name}.png"))
+    # The README's images change only when asked (OKPAY_UPDATE_DOCS_IMAGES=1):
+    # a plain test run must not rewrite committed files.
+    folder = DOCS_IMAGES if os.environ.get("OKPAY_UPDATE_DOCS_IMAGES") else ARTIFACTS
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"dashboard-{name}.png"))
 
 
 def test_staff_sees_counts_chart_detail_and_charges_and_cancels(
@@ -171,7 +176,7 @@ def test_staff_sees_counts_chart_detail_and_charges_and_cancels(
     assert frame.locator('strong[data-status="canceled"]').inner_text() == "1"
     assert frame.locator("svg.okpay-chart rect.completed").count() == 4
     assert frame.locator("svg.okpay-chart rect.declined").count() == 1
-    _save(page, "dashboard-agreements")
+    _save(page, "agreements")
 
     frame.locator('input[name="q"]').fill("Bob")
     frame.locator("button", has_text="Search").click()
@@ -188,7 +193,7 @@ def test_staff_sees_counts_chart_detail_and_charges_and_cancels(
     frame.locator(".msg.success").wait_for()
     assert "Completed" in frame.locator(".msg.success").inner_text()
     assert frame.locator('tr[data-kind="charge_completed"]').count() >= 1
-    _save(page, "dashboard-agreement")
+    _save(page, "agreement")
     charged = Payment.objects.get(contract=agreement, amount=Decimal("12.34"))
     assert charged.status == PaymentStatus.COMPLETED
     assert "staff@example.com" in charged.description
@@ -274,4 +279,4 @@ def test_admin_agreements_page_shows_the_same_chart(
     page.locator("svg.okpay-chart").wait_for()
     assert page.locator("svg.okpay-chart rect.completed").count() == 4
     assert page.locator("svg.okpay-chart polyline.revenue").count() == 1
-    _save(page, "admin-agreements-chart")
+    _save(page, "admin-chart")

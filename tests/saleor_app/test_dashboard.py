@@ -14,6 +14,7 @@ import pytest
 import requests
 from django.utils import timezone
 
+from okpay_gateway.contrib.saleor_app.dashboard.extensions import extension_page_url
 from okpay_gateway.emulator.models import Contract as EmuContract
 from okpay_gateway.models import (
     ContractStatus,
@@ -285,8 +286,12 @@ def test_manifest_declares_the_extensions(app):
         "CUSTOMER_DETAILS_MORE_ACTIONS",
         "ORDER_DETAILS_MORE_ACTIONS",
     }
+    # Saleor refuses an absolute URL for APP_PAGE; the Dashboard joins it to appUrl.
     assert mounts["NAVIGATION_ORDERS"]["target"] == "APP_PAGE"
-    assert mounts["NAVIGATION_ORDERS"]["url"] == app + "dashboard/"
+    assert mounts["NAVIGATION_ORDERS"]["url"] == "/"
+    assert manifest["appUrl"] == app + "dashboard/"
+    assert mounts["CUSTOMER_DETAILS_MORE_ACTIONS"]["url"] == app + "dashboard/customer/"
     for extension in manifest["extensions"]:
         assert set(extension["permissions"]) <= set(manifest["permissions"])
-        assert requests.get(extension["url"], timeout=TIMEOUT).status_code == 200
+        url = extension_page_url(manifest["appUrl"], extension["url"])
+        assert requests.get(url, timeout=TIMEOUT).status_code == 200

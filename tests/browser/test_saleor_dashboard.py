@@ -222,7 +222,10 @@ def test_staff_sees_counts_chart_detail_and_charges_and_cancels(
             "not signed by this Saleor",
         ),
         (lambda s: staff_token(s, expires_in=-60), "expired"),
-        (lambda s: staff_token(s, permissions=["MANAGE_ORDERS"]), "HANDLE_PAYMENTS"),
+        (
+            lambda s: staff_token(s, user_permissions=["MANAGE_ORDERS"]),
+            "HANDLE_PAYMENTS",
+        ),
     ],
     ids=["forged", "expired", "no-permission"],
 )

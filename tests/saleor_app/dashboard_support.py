@@ -2,8 +2,9 @@
 
 Saleor gives the Dashboard, for a staff user and an App, an RS256 JWT with
 ``type: thirdparty``, ``app`` (the App's global id), ``user_permissions``
-(the user's permissions intersected with the App's), ``email``, ``user_id``,
-``iat`` and ``exp``; the stand-in's key signs it and its JWKS publishes the
+(the staff user's permissions), ``permissions`` (the App's), ``email``,
+``user_id``, ``is_staff``, ``iss``, ``iat`` and ``exp`` (seen from Saleor 3.24
+in tests/saleor/test_dashboard_saleor.py); the stand-in's key signs it and its JWKS publishes the
 public half.
 """
 
@@ -19,12 +20,11 @@ from tests.saleor_app.standin import APP_ID, SaleorStandIn, SigningKey
 ALL = ["HANDLE_PAYMENTS", "MANAGE_ORDERS", "MANAGE_USERS"]
 
 
-def staff_token(
-    standin: SaleorStandIn,
+def signed_token(
+    key: SigningKey,
     *,
-    permissions: list[str] | None = None,
+    user_permissions: list[str] | None = None,
     expires_in: int = 300,
-    key: SigningKey | None = None,
     **overrides: Any,
 ) -> str:
     now = int(time.time())
@@ -33,16 +33,21 @@ def staff_token(
         "exp": now + expires_in,
         "type": "thirdparty",
         "app": APP_ID,
-        "user_permissions": ALL if permissions is None else permissions,
+        "user_permissions": ALL if user_permissions is None else user_permissions,
+        "permissions": ALL,
+        "is_staff": True,
         "email": "staff@example.com",
         "user_id": "VXNlcjox",
-        "iss": standin.api_url,
     }
     claims.update(overrides)
-    signer = key or standin.key
-    return jwt.encode(
-        claims, signer.pem(), algorithm="RS256", headers={"kid": signer.kid}
-    )
+    return jwt.encode(claims, key.pem(), algorithm="RS256", headers={"kid": key.kid})
+
+
+def staff_token(
+    standin: SaleorStandIn, *, key: SigningKey | None = None, **claims: Any
+) -> str:
+    """A token as the stand-in Saleor issues it (signed with ``key`` if given)."""
+    return signed_token(key or standin.key, iss=standin.api_url, **claims)
 
 
 def headers(standin: SaleorStandIn, token: str) -> dict[str, str]:

@@ -172,7 +172,9 @@ def test_cancel_needs_confirmation_then_closes_for_good(app, standin, agreement)
         (lambda s: staff_token(s, expires_in=-60), 401),
         (lambda s: staff_token(s, app="QXBwOjk5"), 401),  # another App's token
         (lambda s: staff_token(s, type="access"), 401),  # the user's own token
-        (lambda s: staff_token(s, permissions=["MANAGE_ORDERS"]), 403),
+        (lambda s: staff_token(s, user_permissions=["MANAGE_ORDERS"]), 403),
+        # The user may, the App's permissions in the token do not include it.
+        (lambda s: staff_token(s, permissions=["MANAGE_USERS"]), 403),
         (lambda s: "not-a-jwt", 401),
     ],
     ids=[
@@ -182,6 +184,7 @@ def test_cancel_needs_confirmation_then_closes_for_good(app, standin, agreement)
         "other-app",
         "not-thirdparty",
         "no-permission",
+        "app-lacks-permission",
         "garbage",
     ],
 )
@@ -198,7 +201,7 @@ def test_bad_tokens_see_nothing(app, standin, agreement, make_token, status):
     [
         (lambda s: staff_token(s, key=SigningKey("key-1")), 401),
         (lambda s: staff_token(s, expires_in=-60), 401),
-        (lambda s: staff_token(s, permissions=["HANDLE_PAYMENTS"]), 403),
+        (lambda s: staff_token(s, user_permissions=["HANDLE_PAYMENTS"]), 403),
     ],
     ids=["forged", "expired", "view-only"],
 )
@@ -295,3 +298,15 @@ def test_manifest_declares_the_extensions(app):
         assert set(extension["permissions"]) <= set(manifest["permissions"])
         url = extension_page_url(manifest["appUrl"], extension["url"])
         assert requests.get(url, timeout=TIMEOUT).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["APP_INSTALL", "APP_INSTALLATIONS", "APP_EXTENSIONS"])
+def test_real_saleor_documents_are_valid(name):
+    """The Dashboard suite's documents against a real Saleor are valid for its schema."""
+    from graphql import parse, validate
+
+    from tests.saleor.test_dashboard_saleor import DOCUMENTS
+    from tests.saleor_app.support import saleor_schema
+
+    schema = saleor_schema(required=True)
+    assert validate(schema, parse(DOCUMENTS[name])) == []

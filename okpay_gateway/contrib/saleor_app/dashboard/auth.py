@@ -12,9 +12,10 @@ through AppBridge. Our page's script sends it back as
 * ``type`` is ``thirdparty`` (a token for an App, not the user's own login
   token) and ``app`` is this installation's App id: the token was minted for
   *this* App, which is what an audience check means for Saleor's tokens;
-* ``user_permissions`` (the staff user's permissions intersected with the
-  App's) holds what the page needs (:data:`VIEW_PERMISSIONS`,
-  :data:`ACT_PERMISSIONS`).
+* ``user_permissions`` (the staff user's permissions) holds what the page
+  needs (:data:`VIEW_PERMISSIONS`, :data:`ACT_PERMISSIONS`); where the token
+  also lists the App's own (``permissions``, as Saleor 3.24 does), only
+  permissions in both count: a page never does more than the App may.
 
 The installation is the one named by the ``Saleor-Api-Url`` header (the page
 script reads ``saleorApiUrl``, which the Dashboard adds to the iframe URL),
@@ -120,11 +121,15 @@ def authenticate(request: HttpRequest, needed: frozenset[str]) -> Staff:
     permissions = claims.get("user_permissions")
     if not isinstance(permissions, list):
         raise Refused(401, "the token carries no permissions")
+    granted = {str(name) for name in permissions}
+    app_permissions = claims.get("permissions")
+    if isinstance(app_permissions, list):
+        granted &= {str(name) for name in app_permissions}
     staff = Staff(
         installation=installation,
         email=str(claims.get("email") or ""),
         user_id=str(claims.get("user_id") or ""),
-        permissions=frozenset(str(name) for name in permissions),
+        permissions=frozenset(granted),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
         token_digest=hashlib.sha256(token.encode()).hexdigest(),
     )

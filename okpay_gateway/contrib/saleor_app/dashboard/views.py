@@ -310,7 +310,7 @@ def customer_view(request: HttpRequest, staff: auth.Staff) -> HttpResponse:
             installation=staff.installation, saleor_user_id=customer_id
         ).values("contract")
     )
-    return _panel(request, staff, "This customer's OKPAY agreements", contracts)
+    return _panel(request, staff, "OKPAY agreements of this customer", contracts)
 
 
 @page(auth.VIEW_PERMISSIONS)

@@ -47,7 +47,7 @@ def staff_token(
     standin: SaleorStandIn, *, key: SigningKey | None = None, **claims: Any
 ) -> str:
     """A token as the stand-in Saleor issues it (signed with ``key`` if given)."""
-    return signed_token(key or standin.key, iss=standin.api_url, **claims)
+    return signed_token(key or standin.key, **{"iss": standin.api_url, **claims})
 
 
 def headers(standin: SaleorStandIn, token: str) -> dict[str, str]:

@@ -310,3 +310,45 @@ def test_real_saleor_documents_are_valid(name):
 
     schema = saleor_schema(required=True)
     assert validate(schema, parse(DOCUMENTS[name])) == []
+
+
+def test_installation_found_by_the_tokens_issuer(app, standin, agreement):
+    """Without Saleor-Api-Url the token's iss names the installation (3.24 sets it)."""
+    from okpay_gateway.contrib.saleor_app.models import Installation
+
+    Installation.objects.create(saleor_api_url="https://other.example.com/graphql/")
+    response = requests.get(
+        app + "dashboard/",
+        headers={"Authorization": f"Bearer {staff_token(standin)}"},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 200
+    assert "Alice Example" in response.text
+    stranger = staff_token(standin, iss="https://nobody.example.com/graphql/")
+    refused = requests.get(
+        app + "dashboard/",
+        headers={"Authorization": f"Bearer {stranger}"},
+        timeout=TIMEOUT,
+    )
+    assert refused.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("origins", "errors"),
+    [
+        (None, []),
+        (["https://dashboard.example.com", "http://127.0.0.1:9000"], []),
+        (["https://dashboard.example.com/dashboard/"], ["okpay_saleor_app.E105"]),
+        ("https://dashboard.example.com", ["okpay_saleor_app.E105"]),
+    ],
+)
+def test_dashboard_origins_checked_at_startup(settings, origins, errors):
+    """A DASHBOARD_ORIGINS that is not a list of origins is a system-check error."""
+    from okpay_gateway.contrib.saleor_app.checks import check_app_settings
+
+    settings.OKPAY_SALEOR_APP = {
+        "APP_URL": "https://app.example.com/okpay-app/",
+        "ALLOWED_SALEOR_URLS": ["https://shop.example.com/graphql/"],
+        "DASHBOARD_ORIGINS": origins,
+    }
+    assert [error.id for error in check_app_settings()] == errors

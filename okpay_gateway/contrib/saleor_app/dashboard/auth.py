@@ -18,8 +18,9 @@ through AppBridge. Our page's script sends it back as
   permissions in both count: a page never does more than the App may.
 
 The installation is the one named by the ``Saleor-Api-Url`` header (the page
-script reads ``saleorApiUrl``, which the Dashboard adds to the iframe URL),
-or the only one when a single Saleor installed the App.
+script reads ``saleorApiUrl``, which newer Dashboards add to the iframe URL),
+else by the token's ``iss`` (Saleor 3.24 puts its API URL there), else the
+only one when a single Saleor installed the App; its keys then decide.
 """
 
 from __future__ import annotations
@@ -71,8 +72,17 @@ def _bearer(request: HttpRequest) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
-def _installation(request: HttpRequest) -> Installation:
-    api_url = request.headers.get("Saleor-Api-Url", "")
+def _issuer(token: str) -> str:
+    # Unverified: only picks which installation's keys to verify with.
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return ""
+    return str(claims.get("iss") or "")
+
+
+def _installation(request: HttpRequest, token: str) -> Installation:
+    api_url = request.headers.get("Saleor-Api-Url", "") or _issuer(token)
     if api_url:
         found = Installation.objects.filter(saleor_api_url=api_url).first()
     else:
@@ -88,7 +98,7 @@ def authenticate(request: HttpRequest, needed: frozenset[str]) -> Staff:
     token = _bearer(request)
     if not token:
         raise Refused(401, "no Dashboard token")
-    installation = _installation(request)
+    installation = _installation(request, token)
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from django.core.checks import Error
 from django.http import HttpResponse
 
 from .. import conf
@@ -44,3 +45,24 @@ def allow_dashboard(response: HttpResponse) -> None:
     response["Content-Security-Policy"] = "frame-ancestors " + (
         " ".join(origins) if origins else "'none'"
     )
+
+
+def check_origins() -> list[Error]:
+    """System check: ``DASHBOARD_ORIGINS`` is None or a list of origins."""
+    configured = conf.setting("DASHBOARD_ORIGINS")
+    if configured is None:
+        return []
+    bad = (
+        [configured]
+        if not isinstance(configured, list | tuple)
+        else [value for value in configured if _origin(str(value)) != value]
+    )
+    if not bad:
+        return []
+    return [
+        Error(
+            "OKPAY_SALEOR_APP['DASHBOARD_ORIGINS'] must list origins such as "
+            f"'https://dashboard.example.com' (no path); not {bad!r}.",
+            id="okpay_saleor_app.E105",
+        )
+    ]

@@ -89,20 +89,6 @@ class DashboardStandIn:
         return f"{self.origin}/{name}"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _orm_beside_playwright():
-    # Playwright's sync API runs an event loop in the test thread; Django then
-    # refuses ORM calls (test code and pytest-django's flush) unless told that
-    # this synchronous code is fine.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
 @pytest.fixture
 def dashboard(settings, installed, standin):
     server = DashboardStandIn()
@@ -143,8 +129,8 @@ def agreement(installed):
 
 @pytest.fixture
 def context(django_db_setup, browser):
-    # The test database first: Playwright's sync API runs an event loop in
-    # this thread, and Django refuses to create a database under one.
+    # The test database first: Django refuses to create it while
+    # Playwright's event loop is marked running in this thread.
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     context.set_default_timeout(30_000)
     yield context

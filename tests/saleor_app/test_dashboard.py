@@ -352,3 +352,34 @@ def test_dashboard_origins_checked_at_startup(settings, origins, errors):
         "DASHBOARD_ORIGINS": origins,
     }
     assert [error.id for error in check_app_settings()] == errors
+
+
+def test_detail_lists_subscriptions_with_their_renewal_decisions(
+    app, standin, agreement
+):
+    """Each subscription under the agreement shows its latest renewal decisions."""
+    from okpay_gateway.models import RenewalDecision, RenewalRun, Subscription
+
+    now = timezone.now()
+    subscription = Subscription.objects.create(
+        contract=agreement,
+        title="Pro plan",
+        amount=Decimal("19.00"),
+        currency="USD",
+        interval_unit="month",
+        anchor=now - timedelta(days=40),
+    )
+    run = RenewalRun.objects.create(started_at=now, as_of=now)
+    RenewalDecision.objects.create(
+        run=run,
+        subscription=subscription,
+        period_index=1,
+        outcome="skipped",
+        reason="over_limit",
+        amount=Decimal("19.00"),
+        currency="USD",
+        decided_at=now,
+    )
+    html = _get(app, standin, f"dashboard/agreements/{agreement.pk}/").text
+    assert f'data-subscription="{subscription.pk}"' in html
+    assert "Pro plan" in html and "over_limit" in html

@@ -29,6 +29,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 from django.http import HttpRequest
@@ -93,12 +94,8 @@ def _installation(request: HttpRequest, token: str) -> Installation:
     return found
 
 
-def authenticate(request: HttpRequest, needed: frozenset[str]) -> Staff:
-    """The verified staff user of ``request``, allowed ``needed``; or Refused."""
-    token = _bearer(request)
-    if not token:
-        raise Refused(401, "no Dashboard token")
-    installation = _installation(request, token)
+def _verified_claims(installation: Installation, token: str) -> dict[str, Any]:
+    """The token's claims once its signature and expiry check out; or Refused."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
@@ -113,7 +110,7 @@ def authenticate(request: HttpRequest, needed: frozenset[str]) -> Staff:
     if key is None:
         raise Refused(401, "the token is not signed by this Saleor")
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             key,
             algorithms=["RS256"],
@@ -124,6 +121,15 @@ def authenticate(request: HttpRequest, needed: frozenset[str]) -> Staff:
         raise Refused(401, "the token has expired: reload the page") from exc
     except jwt.InvalidTokenError as exc:
         raise Refused(401, "the token is not signed by this Saleor") from exc
+
+
+def authenticate(request: HttpRequest, needed: frozenset[str]) -> Staff:
+    """The verified staff user of ``request``, allowed ``needed``; or Refused."""
+    token = _bearer(request)
+    if not token:
+        raise Refused(401, "no Dashboard token")
+    installation = _installation(request, token)
+    claims = _verified_claims(installation, token)
     if claims.get("type") != TOKEN_TYPE:
         raise Refused(401, "not a token issued for an App")
     if not installation.app_id or claims.get("app") != installation.app_id:

@@ -72,6 +72,7 @@ class ContractAdmin(admin.ModelAdmin):
         ("created_at", admin.DateFieldListFilter),
         "currency",
         "channel",
+        "is_test",
     )
     date_hierarchy = "created_at"
     search_fields = reporting.SEARCH_FIELDS
@@ -98,9 +99,22 @@ class ContractAdmin(admin.ModelAdmin):
         "granted_at",
         "closed_at",
         "synced_at",
+        "is_test",
     )
     fieldsets = (
-        (None, {"fields": ("okpay_id", "status", "title", "invoice", "channel")}),
+        (
+            None,
+            {
+                "fields": (
+                    "okpay_id",
+                    "status",
+                    "title",
+                    "invoice",
+                    "channel",
+                    "is_test",
+                )
+            },
+        ),
         (
             "Client",
             {
@@ -382,6 +396,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "state",
         "flag_list",
         "is_test",
+        "hit_count",
     )
     list_filter = ("state", "verification", "is_test", "event", "channel")
     search_fields = ("invoice", "=ipn_id", "=txn_id", "=contract_okpay_id")
@@ -389,9 +404,12 @@ class NotificationAdmin(admin.ModelAdmin):
     actions = ("reverify_notifications", "reprocess_notifications")
     fields = (
         "received_at",
+        "last_seen_at",
+        "hit_count",
         "channel",
         "remote_addr",
         "content_type",
+        "body_length",
         "body_text",
         "safe_headers",
         "ipn_id",

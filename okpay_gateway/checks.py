@@ -15,6 +15,7 @@ okpay_gateway.E007 ``okpay_gateway.emulator`` installed while ``DEBUG`` is off
 okpay_gateway.E008 the vendored WSDL file is missing
 okpay_gateway.E009 ``SESSION_FACTORY`` cannot be imported
 okpay_gateway.E010 the settings are refused for another reason
+okpay_gateway.E011 ``IPN_MAX_BODY_BYTES`` / ``IPN_RETENTION_DAYS`` not a whole number in range
 okpay_gateway.W001 a live URL (verify, API, checkout) is not https
 okpay_gateway.W002 ``STANDALONE`` is False but no ``SETTINGS_PROVIDER`` is set
 =================  =========================================================
@@ -88,6 +89,31 @@ def _timeout_errors(values: Mapping[str, Any]) -> list[CheckMessage]:
     return errors
 
 
+# The smallest body cap that still fits a real IPN with room (a few KB).
+MIN_IPN_BODY_BYTES = 4096
+
+
+def _ipn_storage_errors(values: Mapping[str, Any]) -> list[CheckMessage]:
+    limits = {"IPN_MAX_BODY_BYTES": MIN_IPN_BODY_BYTES, "IPN_RETENTION_DAYS": 0}
+    errors: list[CheckMessage] = []
+    for key, minimum in limits.items():
+        if key not in values:
+            continue
+        value = values[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            errors.append(
+                Error(
+                    f"{SETTINGS_NAME}[{key!r}] must be a whole number of at least "
+                    f"{minimum}, not {value!r}.",
+                    hint="IPN_MAX_BODY_BYTES is the body cap in bytes (default "
+                    "65536); IPN_RETENTION_DAYS the days junk IPNs are kept "
+                    "(default 30).",
+                    id=_id("E011"),
+                )
+            )
+    return errors
+
+
 def _environment(
     values: Mapping[str, Any],
 ) -> tuple[Environment | None, list[CheckMessage]]:
@@ -134,6 +160,7 @@ def check_gateway_mapping(values: Mapping[str, Any]) -> list[CheckMessage]:
     environment, env_errors = _environment(values)
     messages += env_errors
     messages += _timeout_errors(values)
+    messages += _ipn_storage_errors(values)
     standalone = _is_standalone(values)
     missing = [key for key in ("WALLET_ID", "API_PASSWORD") if not values.get(key)]
     if standalone and missing:

@@ -31,12 +31,19 @@ class NotificationState(models.TextChoices):
     FLAGGED = "flagged", "Flagged"
     INVALID = "invalid", "Rejected: verification INVALID"
     MALFORMED = "malformed", "Rejected: malformed"
+    TOO_LARGE = "too_large", "Rejected: body over the size cap"
     RETRY = "retry", "Waiting for re-verification"
     FAILED = "failed", "Failed with an unexpected error"
 
 
 class Notification(models.Model):
-    """One inbound IPN exactly as it arrived, and what became of it."""
+    """One inbound IPN exactly as it arrived, and what became of it.
+
+    Identical requests (same channel, content type and body bytes) share one
+    row: ``fingerprint`` is unique, ``hit_count`` counts the arrivals and
+    ``last_seen_at`` holds the latest. A body over the size cap is kept only
+    as its first bytes (``body``) with its full length in ``body_length``.
+    """
 
     body = models.BinaryField()
     content_type = models.CharField(max_length=255, blank=True)
@@ -44,6 +51,12 @@ class Notification(models.Model):
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     received_at = models.DateTimeField(db_index=True)
     channel = models.CharField(max_length=100, blank=True)
+    # SHA-256 (hex) of channel, content type and body; NULL on rows stored
+    # before de-duplication existed.
+    fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    hit_count = models.PositiveIntegerField(default=1)
+    last_seen_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    body_length = models.PositiveBigIntegerField(default=0)
 
     # Copied out of the body when it could be parsed, for search and admin.
     ipn_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -172,6 +185,9 @@ class Contract(models.Model):
     available_amount = models.DecimalField(
         max_digits=12, decimal_places=2, null=True, blank=True
     )
+    # Recorded or granted by a TEST IPN (simulator, sandbox): only TEST IPNs
+    # may change it, and TEST IPNs may change nothing else.
+    is_test = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     granted_at = models.DateTimeField(null=True, blank=True)

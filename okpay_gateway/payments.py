@@ -267,12 +267,31 @@ def complete_payment_from_notification(
     currency: str | None,
     fee: Decimal | None,
     contract: Contract | None,
+    payment: Payment | None = None,
 ) -> Payment | None:
     """Record a completed charge reported by an IPN; None for an unknown invoice.
 
     Idempotent: a payment that is already completed stays as it is and no
-    second ``charge_completed`` event is written.
+    second ``charge_completed`` event is written. ``payment`` is the row the
+    caller already read with a row lock (and its contract) inside its own
+    transaction, as the IPN pipeline does; it is then not read again.
     """
+
+    def complete(locked: Payment) -> Payment:
+        _apply_completion(
+            locked,
+            kind=PaymentEventKind.CHARGE_COMPLETED,
+            txn_id=txn_id,
+            amount=amount,
+            currency=currency,
+            fee=fee,
+            contract=contract,
+            source="ipn",
+        )
+        return locked
+
+    if payment is not None:
+        return complete(payment)
     if not invoice:
         return None
     with transaction.atomic():
@@ -282,19 +301,7 @@ def complete_payment_from_notification(
             .filter(invoice=invoice)
             .first()
         )
-        if payment is None:
-            return None
-        _apply_completion(
-            payment,
-            kind=PaymentEventKind.CHARGE_COMPLETED,
-            txn_id=txn_id,
-            amount=amount,
-            currency=currency,
-            fee=fee,
-            contract=contract,
-            source="ipn",
-        )
-        return payment
+        return None if payment is None else complete(payment)
 
 
 def _apply_transaction(payment_pk: int, txn: Any, *, kind: str, source: str) -> Payment:

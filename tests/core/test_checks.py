@@ -168,3 +168,24 @@ def test_check_settings_unimportable_session_factory_is_e009(production):
     ids = _ids(production, **_live(SESSION_FACTORY="tests.core.support.no_such_thing"))
 
     assert ids == ["okpay_gateway.E009"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("IPN_MAX_BODY_BYTES", 100),
+        ("IPN_MAX_BODY_BYTES", "65536"),
+        ("IPN_MAX_BODY_BYTES", True),
+        ("IPN_RETENTION_DAYS", -1),
+        ("IPN_RETENTION_DAYS", 1.5),
+    ],
+)
+def test_check_settings_bad_ipn_storage_setting_is_e011(production, key, value):
+    """A body cap too small for a real IPN, or a retention that is not whole days."""
+    assert _ids(production, **_live(**{key: value})) == ["okpay_gateway.E011"]
+
+
+def test_check_settings_ipn_storage_settings_in_range_are_clean(production):
+    assert (
+        _ids(production, **_live(IPN_MAX_BODY_BYTES=4096, IPN_RETENTION_DAYS=0)) == []
+    )

@@ -184,10 +184,34 @@ ORDER_FOR_SUBSCRIPTIONS = (
     f"{documents.ORDER_SELECTION} }} }}"
 )
 
+REFUND_REASON = """
+query RefundReason {
+  refundSettings { reasonReferenceType { id } }
+}
+"""
+
+PAGES_OF_TYPE = """
+query PagesOfType($type: ID!) {
+  pages(first: 1, where: {pageType: {eq: $type}}) { edges { node { id } } }
+}
+"""
+
 REFUND = """
-mutation Refund($id: ID!, $amount: PositiveDecimal!) {
-  transactionRequestAction(id: $id, actionType: REFUND, amount: $amount) {
+mutation Refund($id: ID!, $amount: PositiveDecimal!, $reason: ID) {
+  transactionRequestAction(
+    id: $id, actionType: REFUND, amount: $amount,
+    refundReason: "okpay-gateway test", refundReasonReference: $reason
+  ) {
     transaction { id refundedAmount { amount } events { type pspReference } }
+    errors { field message code }
+  }
+}
+"""
+
+CHARGE = """
+mutation Charge($id: ID!, $amount: PositiveDecimal!) {
+  transactionRequestAction(id: $id, actionType: CHARGE, amount: $amount) {
+    transaction { id chargedAmount { amount } events { type pspReference } }
     errors { field message code }
   }
 }

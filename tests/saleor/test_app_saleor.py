@@ -46,6 +46,7 @@ from tests.saleor.app_support import (
     APP_DELETE,
     CATEGORY_CREATE,
     CHANNELS,
+    CHARGE,
     CHECKOUT_COMPLETE,
     CHECKOUT_CREATE,
     CHECKOUT_CUSTOMER_ATTACH,
@@ -54,10 +55,12 @@ from tests.saleor.app_support import (
     ORDER,
     ORDER_BY_EXTERNAL_REFERENCE,
     ORDER_FOR_SUBSCRIPTIONS,
+    PAGES_OF_TYPE,
     PRODUCT_CHANNEL,
     PRODUCT_CREATE,
     PRODUCT_TYPE_CREATE,
     REFUND,
+    REFUND_REASON,
     TRANSACTION_INITIALIZE,
     USER_METADATA,
     VARIANT_CHANNEL,
@@ -226,10 +229,16 @@ def world(saleor):
     )["user"]["id"]
     yield w
     w.staff.mutate(APP_DELETE, "appDelete", {"id": w.app_id})
+    # Saleor's worker may still be delivering async webhooks queued before the
+    # delete; let them land before the test database is flushed.
+    time.sleep(5)
 
 
 def _checkout(world: World) -> str:
-    checkout = world.staff.mutate(
+    # Created as the storefront does (anonymous: a staff token would attach the
+    # staff user), then given to the customer by staff.
+    storefront = Saleor(world.api_url)
+    checkout = storefront.mutate(
         CHECKOUT_CREATE,
         "checkoutCreate",
         {
@@ -267,6 +276,25 @@ def _complete(world: World, checkout_id: str) -> dict:
         CHECKOUT_COMPLETE, "checkoutComplete", {"id": checkout_id}
     )["order"]["id"]
     return world.staff.call(ORDER, {"id": order_id})["order"]
+
+
+def _refund_reason(staff: Saleor) -> str | None:
+    """A reason page when the shop requires one for refunds (populatedb does)."""
+    reason_type = staff.call(REFUND_REASON)["refundSettings"]["reasonReferenceType"]
+    if not reason_type:
+        return None
+    edges = staff.call(PAGES_OF_TYPE, {"type": reason_type["id"]})["pages"]["edges"]
+    return edges[0]["node"]["id"] if edges else None
+
+
+def _wait_for(fetch, done, seconds: float = 90):
+    """Poll ``fetch()`` until ``done(value)``; returns the last value."""
+    deadline = time.monotonic() + seconds
+    value = fetch()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(1)
+        value = fetch()
+    return value
 
 
 def _renew(months: int) -> None:
@@ -322,30 +350,57 @@ def test_app_in_real_saleor_checkout_repeat_refund_and_renewal_orders(world):
     order = _complete(world, checkout_id)
     print("first order", json.dumps(order))
     assert order["chargeStatus"] == "FULL"
-    assert str(payment.okpay_txn_id) in [
-        t["pspReference"] for t in order["transactions"]
+    # Saleor keeps the transaction's first pspReference; the charge event has OKPAY's.
+    assert {"type": "CHARGE_SUCCESS", "pspReference": str(payment.okpay_txn_id)} in [
+        event for txn in order["transactions"] for event in txn["events"]
     ]
     metadata = staff.call(USER_METADATA, {"id": world.customer_id})["user"]
     assert {"key": AGREEMENT_METADATA_KEY, "value": str(granted.id)} in metadata[
         "privateMetadata"
     ]
 
-    # Repeat purchase: charged at once.
+    # Repeat purchase: charged at once (CHARGE channels), or authorized and
+    # charged when the shop asks (AUTHORIZATION channels: Saleor's default).
     second_checkout = _checkout(world)
     repeat = _initialize(world, second_checkout)
-    assert repeat["transactionEvent"]["type"] == "CHARGE_SUCCESS", repeat
+    flow = repeat["transactionEvent"]["type"]
+    print("repeat purchase answered", flow)
+    assert flow in ("CHARGE_SUCCESS", "AUTHORIZATION_SUCCESS"), repeat
     second_order = _complete(world, second_checkout)
+    if flow == "AUTHORIZATION_SUCCESS":
+        assert second_order["chargeStatus"] == "NONE"
+        charged = staff.mutate(
+            CHARGE,
+            "transactionRequestAction",
+            {"id": repeat["transaction"]["id"], "amount": PRICE},
+        )["transaction"]
+        print("charge requested", json.dumps(charged))
+        # Saleor delivers *_REQUESTED webhooks from its Celery worker.
+        second_order = _wait_for(
+            lambda: staff.call(ORDER, {"id": second_order["id"]})["order"],
+            lambda order: order["chargeStatus"] == "FULL",
+        )
     print("repeat order", json.dumps(second_order))
     assert second_order["chargeStatus"] == "FULL"
 
-    # Refund part of the repeat purchase from Saleor.
-    refunded = staff.mutate(
+    # Refund part of the repeat purchase from Saleor (delivered by its worker).
+    staff.mutate(
         REFUND,
         "transactionRequestAction",
-        {"id": repeat["transaction"]["id"], "amount": "5.00"},
-    )["transaction"]
-    print("refund", json.dumps(refunded))
-    assert Decimal(str(refunded["refundedAmount"]["amount"])) == Decimal("5.00")
+        {
+            "id": repeat["transaction"]["id"],
+            "amount": "5.00",
+            "reason": _refund_reason(staff),
+        },
+    )
+    refunded = _wait_for(
+        lambda: staff.call(ORDER, {"id": second_order["id"]})["order"],
+        lambda order: order["transactions"][0]["refundedAmount"]["amount"] > 0,
+    )
+    print("refund", json.dumps(refunded["transactions"]))
+    assert Decimal(str(refunded["transactions"][0]["refundedAmount"]["amount"])) == (
+        Decimal("5.00")
+    )
 
     # Renewal a month later: a paid Saleor order, once.
     how = _subscriptions_started(world, order)
@@ -357,7 +412,7 @@ def test_app_in_real_saleor_checkout_repeat_refund_and_renewal_orders(world):
         (row.invoice, row.status, row.last_error) for row in rows
     ]
     for row in rows:
-        found = staff.call(ORDER_BY_EXTERNAL_REFERENCE, {"reference": row.invoice})[
+        found = staff.call(ORDER_BY_EXTERNAL_REFERENCE, {"reference": row.reference})[
             "order"
         ]
         print("renewal order", json.dumps(found))
@@ -370,7 +425,7 @@ def test_app_in_real_saleor_checkout_repeat_refund_and_renewal_orders(world):
     call_command("okpay_saleor_app_retry", stdout=io.StringIO())
     assert RenewalOrder.objects.count() == len(rows)
     for row in rows:
-        again = staff.call(ORDER_BY_EXTERNAL_REFERENCE, {"reference": row.invoice})
+        again = staff.call(ORDER_BY_EXTERNAL_REFERENCE, {"reference": row.reference})
         assert again["order"]["id"] == row.order_id
 
 

@@ -237,10 +237,12 @@ class SaleorStandIn:
         return {"updatePrivateMetadata": {"errors": []}}
 
     def _order_view(self, order):
-        return {
+        view = {
             key: order[key]
             for key in ("id", "number", "status", "chargeStatus", "transactions")
         }
+        view["privateMetadata"] = order["input"].get("privateMetadata") or []
+        return view
 
     def _op_OrderByReference(self, variables, token):
         for order in self.orders.values():

@@ -99,14 +99,16 @@ def test_first_purchase_answers_action_required_with_approval_link(
     txn, answer = first_purchase(standin, app)
     assert answer["result"] == "CHARGE_ACTION_REQUIRED"
     assert answer["amount"] == "20.00"
-    assert answer["pspReference"] == f"saleor-{txn['token']}"
+    assert answer["pspReference"] == f"saleor-app-{txn['token']}"
     fields = answer["data"]["fields"]
     assert answer["data"]["redirectUrl"].startswith("http://okpay.emulator/")
     assert fields["ok_receiver"] == MERCHANT_WALLET
     assert fields["ok_kind"] == "preapproved"
     assert fields["ok_currency"] == "USD"
     assert fields["ok_ipn"] == f"{app}ipn/{CHANNEL}/"
-    assert fields["ok_return_success"].startswith(app + "return/?invoice=saleor-agr-")
+    assert fields["ok_return_success"].startswith(
+        app + "return/?invoice=saleor-app-agr-"
+    )
     payment = Payment.objects.get()
     assert payment.status == PaymentStatus.ACTION_REQUIRED
     assert payment.contract.status == ContractStatus.PENDING

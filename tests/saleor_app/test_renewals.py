@@ -16,7 +16,10 @@ from okpay_gateway.contrib.saleor_app.models import (
     RenewalOrder,
     RenewalOrderStatus,
 )
-from okpay_gateway.contrib.saleor_app.renewals import INVOICE_METADATA_KEY
+from okpay_gateway.contrib.saleor_app.renewals import (
+    INVOICE_METADATA_KEY,
+    REFERENCE_METADATA_KEY,
+)
 from okpay_gateway.emulator import clock as emulator_clock
 from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.emulator.models import Wallet
@@ -108,7 +111,11 @@ def test_renewal_becomes_one_paid_saleor_order(app, installed, standin):
     (order,) = standin.orders.values()
     assert order["status"] == "UNFULFILLED"
     assert order["chargeStatus"] == "FULL"
-    assert order["externalReference"] == attempt.invoice
+    assert order["externalReference"] == row.reference
+    assert row.reference.startswith("okpay-renewal-")
+    assert {"key": REFERENCE_METADATA_KEY, "value": row.reference} in order["input"][
+        "privateMetadata"
+    ]
     assert {"key": INVOICE_METADATA_KEY, "value": attempt.invoice} in order["input"][
         "privateMetadata"
     ]
@@ -227,3 +234,23 @@ def test_a_row_leased_by_another_worker_is_left_alone(app, installed, standin):
     row.refresh_from_db()
     assert row.status == RenewalOrderStatus.PAID
     assert row.claimed_until is None
+
+
+def test_orders_of_another_database_are_not_taken_for_ours(app, installed, standin):
+    """Same OKPAY transaction ids in another shop database: the App makes its own order."""
+    subscription = subscribed(standin, app)
+    for n in range(1, 20):
+        standin.orders[f"other-{n}"] = {
+            "id": f"other-{n}",
+            "number": str(1000 + n),
+            "status": "UNFULFILLED",
+            "chargeStatus": "FULL",
+            "transactions": [{"id": f"t{n}", "pspReference": str(5000000 + n)}],
+            "externalReference": f"{subscription.pk}-1",
+            "input": {"privateMetadata": [{"key": "okpay.invoice", "value": "1-1"}]},
+        }
+    renew_month_later(subscription)
+    row = RenewalOrder.objects.get()
+    assert row.status == RenewalOrderStatus.PAID
+    assert not row.order_id.startswith("other-")
+    assert len(standin.operations("RenewalDraftCreate")) == 1

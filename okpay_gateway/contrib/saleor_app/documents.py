@@ -156,6 +156,7 @@ ORDER_BY_REFERENCE = """
 query OrderByReference($reference: String!) {
   order(externalReference: $reference) {
     id number status chargeStatus
+    privateMetadata { key value }
     transactions { id pspReference }
   }
 }
@@ -163,8 +164,14 @@ query OrderByReference($reference: String!) {
 
 ORDERS_BY_PSP_REFERENCE = """
 query OrdersByPspReference($psp: String!) {
-  orders(first: 2, where: {transactions: [{pspReference: {eq: $psp}}]}) {
-    edges { node { id number status chargeStatus transactions { id pspReference } } }
+  orders(first: 10, where: {transactions: [{pspReference: {eq: $psp}}]}) {
+    edges {
+      node {
+        id number status chargeStatus
+        privateMetadata { key value }
+        transactions { id pspReference }
+      }
+    }
   }
 }
 """

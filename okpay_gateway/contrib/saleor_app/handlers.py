@@ -64,12 +64,18 @@ def _transaction(event: dict[str, Any]) -> dict[str, Any]:
     return txn
 
 
+# Invoices of the App's payments and agreements carry these prefixes, so the
+# signal receivers recognise the App's rows without a query on every IPN.
+PAYMENT_INVOICE_PREFIX = "saleor-app-"
+AGREEMENT_INVOICE_PREFIX = "saleor-app-agr-"
+
+
 def payment_invoice(txn: dict[str, Any]) -> str:
-    return f"saleor-{txn['token']}"
+    return f"{PAYMENT_INVOICE_PREFIX}{txn['token']}"
 
 
 def agreement_invoice(txn: dict[str, Any]) -> str:
-    return f"saleor-agr-{txn['token']}"
+    return f"{AGREEMENT_INVOICE_PREFIX}{txn['token']}"
 
 
 def _settings(channel: str) -> OkPaySettings:

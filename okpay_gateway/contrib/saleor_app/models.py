@@ -11,6 +11,8 @@ or crashed call is retried and never repeated twice.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 from okpay_gateway.models import Contract, Payment, Subscription
@@ -165,16 +167,23 @@ class RenewalOrderStatus(models.TextChoices):
     PAID = "paid", "Paid order"
 
 
+def new_reference() -> str:
+    return f"okpay-renewal-{uuid.uuid4().hex}"
+
+
 class RenewalOrder(models.Model):
     """The Saleor order of one renewal charge; written before Saleor is called.
 
-    ``invoice`` is the charge attempt's ``<subscription>-<period>`` and unique,
-    and the same string is the order's ``externalReference`` and private
-    metadata, so a retried or crashed run finds the order instead of
-    creating another.
+    ``invoice`` is the charge attempt's ``<subscription>-<period>`` and unique;
+    ``reference`` is the order's ``externalReference`` and is in its private
+    metadata with the invoice, so a retried or crashed run finds the order
+    instead of creating another.
     """
 
     invoice = models.CharField(max_length=127, unique=True)
+    # The order's externalReference: unique across every database that talks
+    # to the Saleor (invoices restart at 1 in each), fixed before Saleor is called.
+    reference = models.CharField(max_length=200, unique=True, default=new_reference)
     app_subscription = models.ForeignKey(
         AppSubscription, on_delete=models.CASCADE, related_name="orders"
     )

@@ -14,6 +14,7 @@ from django.dispatch import receiver
 from okpay_gateway import signals
 
 from . import agreements, renewals, reports
+from .handlers import AGREEMENT_INVOICE_PREFIX, PAYMENT_INVOICE_PREFIX
 from .models import CustomerAgreement
 
 logger = logging.getLogger(__name__)
@@ -23,11 +24,16 @@ logger = logging.getLogger(__name__)
 @receiver(signals.payment_declined, dispatch_uid="okpay_saleor_app.declined")
 def report_payment_outcome(*, payment: Any, **kwargs: Any) -> None:
     """The IPN, the return or the resolver settled a payment Saleor waits for."""
-    reports.report_outcome(payment)
+    if payment.invoice.startswith(PAYMENT_INVOICE_PREFIX):
+        reports.report_outcome(payment)
 
 
 @receiver(signals.contract_granted, dispatch_uid="okpay_saleor_app.granted")
 def store_agreement_on_customer(*, contract: Any, **kwargs: Any) -> None:
+    # Only agreements the App asked for wait to be written to a customer
+    # (adopted ones are there already).
+    if not contract.invoice.startswith(AGREEMENT_INVOICE_PREFIX):
+        return
     link = (
         CustomerAgreement.objects.select_related("installation", "contract")
         .filter(contract_id=contract.pk)

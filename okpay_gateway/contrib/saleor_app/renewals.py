@@ -7,10 +7,13 @@ variant lines, billing address). Each completed renewal charge — billing's
 Saleor is called, then turned into an order through Saleor's public API with
 the app token:
 
-1. find it: ``order(externalReference: <invoice>)``, then orders whose
-   transaction carries the OKPAY transaction id;
-2. ``draftOrderCreate`` (``externalReference`` and private metadata
-   ``okpay.invoice`` = ``<subscription>-<period>``) → ``draftOrderComplete``;
+1. find it: ``order(externalReference: <row's reference>)``, then orders whose
+   transaction carries the OKPAY transaction id; an order counts only when its
+   private metadata carries the row's reference (another database talking to
+   the same Saleor cannot be mistaken for us);
+2. ``draftOrderCreate`` (``externalReference`` = the reference, private
+   metadata ``okpay.invoice`` = ``<subscription>-<period>`` and
+   ``okpay.reference``) → ``draftOrderComplete``;
 3. ``transactionCreate`` with ``pspReference`` = OKPAY's transaction id and
    the charged amount, which makes the order paid.
 
@@ -44,6 +47,7 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 INVOICE_METADATA_KEY = "okpay.invoice"
+REFERENCE_METADATA_KEY = "okpay.reference"
 SUBSCRIPTION_METADATA_KEY = "okpay.subscription"
 PAID_STATUS = RenewalOrderStatus.PAID
 
@@ -208,18 +212,27 @@ def _call(
     )
 
 
+def _ours(order: dict[str, Any] | None, row: RenewalOrder) -> bool:
+    if not order:
+        return False
+    metadata = _metadata_dict(order.get("privateMetadata"))
+    return metadata.get(REFERENCE_METADATA_KEY) == row.reference
+
+
 def _find_order(installation: Installation, row: RenewalOrder) -> dict[str, Any] | None:
     data = _call(
-        installation, documents.ORDER_BY_REFERENCE, None, {"reference": row.invoice}
+        installation, documents.ORDER_BY_REFERENCE, None, {"reference": row.reference}
     )
-    if data.get("order"):
+    if _ours(data.get("order"), row):
         return data["order"]
     psp = str(row.payment.okpay_txn_id or "")
     if not psp:
         return None
     data = _call(installation, documents.ORDERS_BY_PSP_REFERENCE, None, {"psp": psp})
-    edges = (data.get("orders") or {}).get("edges") or []
-    return edges[0]["node"] if edges else None
+    for edge in (data.get("orders") or {}).get("edges") or ():
+        if _ours(edge.get("node"), row):
+            return edge["node"]
+    return None
 
 
 def _lines(app_subscription: AppSubscription, amount: Decimal) -> list[dict[str, Any]]:
@@ -239,9 +252,10 @@ def _draft_input(row: RenewalOrder) -> dict[str, Any]:
     value: dict[str, Any] = {
         "channelId": app_subscription.channel_id,
         "lines": _lines(app_subscription, payment.amount),
-        "externalReference": row.invoice,
+        "externalReference": row.reference,
         "privateMetadata": [
             {"key": INVOICE_METADATA_KEY, "value": row.invoice},
+            {"key": REFERENCE_METADATA_KEY, "value": row.reference},
             {
                 "key": SUBSCRIPTION_METADATA_KEY,
                 "value": str(app_subscription.subscription_id),

@@ -71,12 +71,14 @@ def register_view(request: HttpRequest) -> HttpResponse:
         installation = register(
             api_url, token, domain=request.headers.get("Saleor-Domain", "")
         )
-    except saleor_api.SaleorError:
+    except saleor_api.SaleorError as exc:
+        logger.warning("Saleor App registration for %s refused: %s", api_url, exc)
         return JsonResponse(
             {"success": False, "error": {"message": "token refused by Saleor"}},
             status=403,
         )
-    except saleor_api.SaleorUnavailable:
+    except saleor_api.SaleorUnavailable as exc:
+        logger.warning("Saleor App registration for %s failed: %s", api_url, exc)
         return JsonResponse(
             {"success": False, "error": {"message": "Saleor unreachable"}}, status=503
         )

@@ -21,6 +21,8 @@ import requests
 from okpay_gateway.contrib.saleor_app.dashboard.extensions import extension_page_url
 from okpay_gateway.contrib.saleor_app.models import Installation
 from okpay_gateway.contrib.saleor_app.saleor_api import jwks_url
+from tests.browser import conftest as browser_fixtures
+from tests.browser.conftest import ARTIFACTS
 from tests.saleor import test_app_saleor
 from tests.saleor.app_support import APP_DELETE
 from tests.saleor_app.dashboard_support import signed_token
@@ -29,6 +31,7 @@ from tests.saleor_app.standin import SigningKey
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 saleor = test_app_saleor.saleor
+browser = browser_fixtures.browser
 
 APP_INSTALL = """
 mutation OkPayAppInstall($input: AppInstallInput!) {
@@ -110,7 +113,36 @@ def _get(url: str, token: str, api_url: str) -> requests.Response:
     )
 
 
-def test_extensions_registered_and_pages_answer_real_staff_tokens(saleor):
+def _render_in_chromium(request, settings, world, app, extension) -> None:
+    """The page framed as the Dashboard frames it, with Saleor's own token."""
+    from tests.browser.test_saleor_dashboard import DashboardStandIn
+
+    browser = request.getfixturevalue("browser")
+    parent = DashboardStandIn()
+    settings.OKPAY_SALEOR_APP = {
+        **settings.OKPAY_SALEOR_APP,
+        "DASHBOARD_ORIGINS": [parent.origin],
+    }
+    src = extension_page_url(app["appUrl"], extension["url"])
+    src += f"?saleorApiUrl={world.api_url}"
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(parent.frame("real", src, extension["accessToken"]))
+        counts = page.frame_locator("#app").locator("ul.counts")
+        counts.wait_for(timeout=30_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "real-saleor-dashboard-page.png"))
+        print("rendered in Chromium:", counts.inner_text().replace("\n", " "))
+    finally:
+        context.close()
+        parent.server.shutdown()
+        parent.server.server_close()
+
+
+def test_extensions_registered_and_pages_answer_real_staff_tokens(
+    request, saleor, settings
+):
     """Saleor registers the three extensions; each page accepts Saleor's own token."""
     installation = _install_from_manifest(saleor)
     try:
@@ -170,5 +202,9 @@ def test_extensions_registered_and_pages_answer_real_staff_tokens(saleor):
         refused = _get(app["appUrl"], forged, saleor.api_url)
         print("forged token:", refused.status_code)
         assert refused.status_code == 401
+
+        _render_in_chromium(
+            request, settings, saleor, app, extensions["NAVIGATION_ORDERS"]
+        )
     finally:
         saleor.staff.mutate(APP_DELETE, "appDelete", {"id": installation.app_id})

@@ -313,6 +313,38 @@ class PaymentEvent(models.Model):
         super().save(*args, **kwargs)
 
 
+class ConfigurationAlert(models.Model):
+    """OKPAY refused the shop's own set-up (wallet ID, API password, API access).
+
+    One open row per channel and error code: the first failure opens it (and
+    is logged at ERROR once), later ones only count. The merchant resolves it
+    in the admin, or a successful credentials check on saving the plugin
+    configuration does.
+    """
+
+    channel = models.CharField(max_length=100, blank=True)
+    code = models.CharField(max_length=60)
+    operation = models.CharField(max_length=60, blank=True)
+    message = models.CharField(max_length=255)
+    occurrences = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "code"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="okpay_alert_one_open_per_channel_code",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} on channel {self.channel or '(default)'}"
+
+
 # --- billing: subscriptions and renewals -----------------------------------------
 # Owned by okpay_gateway.billing (flow D). The statuses mirror
 # okpay_gateway.billing.states, the one table of allowed transitions.

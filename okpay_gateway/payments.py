@@ -36,7 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from okpay_gateway import clients, conf, exceptions, signals
+from okpay_gateway import alerts, clients, conf, exceptions, signals
 from okpay_gateway.models import (
     CLOSED_CONTRACT_STATUSES,
     Contract,
@@ -493,13 +493,18 @@ def _back_to_pending(payment: Payment, exc: exceptions.OkPayError) -> None:
         if locked.status != PaymentStatus.SENDING:
             return
         locked.status = PaymentStatus.PENDING
-        locked.save(update_fields=["status", "updated_at"])
+        # Why the last attempt was not made, for the shopper's message; the
+        # next attempt clears it.
+        locked.decline_code = exc.code
+        locked.save(update_fields=["status", "decline_code", "updated_at"])
         _event(
             PaymentEventKind.CHARGE_DECLINED,
             payment=locked,
             amount=locked.amount,
             detail={"not_performed": True, **_fault_detail(exc)},
         )
+        if isinstance(exc, exceptions.AuthenticationFailed):
+            alerts.configuration_failed(channel=locked.channel, exc=exc)
     logger.warning(
         "OKPAY charge %s not performed: %s",
         payment.invoice,

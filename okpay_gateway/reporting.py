@@ -12,8 +12,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from okpay_gateway import clients, payments
-from okpay_gateway.exceptions import OkPayError
+from okpay_gateway import clients, contracts, payments
+from okpay_gateway.exceptions import InvalidTransition, OkPayError
 from okpay_gateway.models import Contract, ContractStatus, PaymentEvent
 
 logger = logging.getLogger(__name__)
@@ -76,13 +76,30 @@ def ledger(contract: Contract) -> QuerySet[PaymentEvent]:
     )
 
 
+def refresh_from_okpay(contract: Contract, client: Any) -> None:
+    """Bring the agreement's available amount and status up to date.
+
+    The available amount is OKPAY's figure for the limit windows around
+    OKPAY's own "now"; a copy stored at the last sync goes stale with every
+    charge, and recomputing it here would mix the shop's clock into windows
+    that only OKPAY's clock defines. So a page showing it asks OKPAY each time.
+    """
+    pp = client.preapproved_payment_get(contract.okpay_id)
+    try:
+        contracts.sync_contract_from_provider(contract, pp)
+    except InvalidTransition as exc:
+        # Closed here, still active at OKPAY: shown as is; sync_contracts reports it.
+        logger.warning("OKPAY agreement %s: %s", contract.okpay_id, exc)
+
+
 def okpay_operations(contract: Contract) -> tuple[list[Any], str]:
-    """OKPAY's operations under the agreement, or ``[]`` and why not."""
+    """OKPAY's operations under the agreement (refreshing it), or ``[]`` and why not."""
     if contract.okpay_id is None:
         return [], "This agreement has not been approved at OKPAY yet."
     try:
         client = clients.client_for(payments.settings_for_channel(contract.channel))
-        return list(client.preapproved_payment_get_operations(contract.okpay_id)), ""
+        operations = list(client.preapproved_payment_get_operations(contract.okpay_id))
+        refresh_from_okpay(contract, client)
     except OkPayError as exc:
         logger.warning(
             "OKPAY operations of %s unavailable: %s", contract.okpay_id, exc.code
@@ -91,13 +108,20 @@ def okpay_operations(contract: Contract) -> tuple[list[Any], str]:
             "OKPAY's list of operations could not be fetched right now "
             f"({exc.user_message}). The ledger below is complete."
         )
+    return operations, ""
 
 
 def history_context(contract: Contract) -> dict[str, Any]:
     """Template context of an agreement's history (admin and Dashboard pages)."""
     operations, error = okpay_operations(contract)
+    # Transactions dated on OKPAY's clock too, the clock of the operations
+    # (the emulator's can be moved; a real OKPAY's may drift).
+    okpay_dates = {op.id: op.date for op in operations}
+    events = list(ledger(contract))
+    for event in events:
+        event.okpay_date = okpay_dates.get(event.okpay_txn_id)
     return {
-        "okpay_ledger": ledger(contract),
+        "okpay_ledger": events,
         "okpay_operations": operations,
         "okpay_operations_error": error,
         "okpay_can_act": contract.status == ContractStatus.ACTIVE,

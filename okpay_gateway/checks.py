@@ -15,7 +15,9 @@ okpay_gateway.E007 ``okpay_gateway.emulator`` installed while ``DEBUG`` is off
 okpay_gateway.E008 the vendored WSDL file is missing
 okpay_gateway.E009 ``SESSION_FACTORY`` cannot be imported
 okpay_gateway.E010 the settings are refused for another reason
-okpay_gateway.E011 ``IPN_MAX_BODY_BYTES`` / ``IPN_RETENTION_DAYS`` not a whole number in range
+okpay_gateway.E011 a gateway option (``GatewayOptions``) has a wrong type or value,
+                   e.g. ``IPN_MAX_BODY_BYTES`` / ``IPN_RETENTION_DAYS`` out of range
+okpay_gateway.E012 ``DUNNING`` is not a valid dunning ladder
 okpay_gateway.W001 a live URL (verify, API, checkout) is not https
 okpay_gateway.W002 ``STANDALONE`` is False but no ``SETTINGS_PROVIDER`` is set
 =================  =========================================================
@@ -45,7 +47,12 @@ from django.core.checks import CheckMessage, Error
 from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
-from okpay_gateway.conf import SETTINGS_NAME, settings_from_mapping
+from okpay_gateway.conf import (
+    MIN_IPN_BODY_BYTES,
+    SETTINGS_NAME,
+    GatewayOptions,
+    settings_from_mapping,
+)
 from okpay_gateway.exceptions import ConfigurationError
 from okpay_gateway.provider.settings import Environment
 
@@ -84,31 +91,6 @@ def _timeout_errors(values: Mapping[str, Any]) -> list[CheckMessage]:
                     hint=f"Set {key} to e.g. 5 (connect) or 30 (read), or remove "
                     "it to use the default.",
                     id=_id("E004"),
-                )
-            )
-    return errors
-
-
-# The smallest body cap that still fits a real IPN with room (a few KB).
-MIN_IPN_BODY_BYTES = 4096
-
-
-def _ipn_storage_errors(values: Mapping[str, Any]) -> list[CheckMessage]:
-    limits = {"IPN_MAX_BODY_BYTES": MIN_IPN_BODY_BYTES, "IPN_RETENTION_DAYS": 0}
-    errors: list[CheckMessage] = []
-    for key, minimum in limits.items():
-        if key not in values:
-            continue
-        value = values[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            errors.append(
-                Error(
-                    f"{SETTINGS_NAME}[{key!r}] must be a whole number of at least "
-                    f"{minimum}, not {value!r}.",
-                    hint="IPN_MAX_BODY_BYTES is the body cap in bytes (default "
-                    "65536); IPN_RETENTION_DAYS the days junk IPNs are kept "
-                    "(default 30).",
-                    id=_id("E011"),
                 )
             )
     return errors
@@ -160,7 +142,6 @@ def check_gateway_mapping(values: Mapping[str, Any]) -> list[CheckMessage]:
     environment, env_errors = _environment(values)
     messages += env_errors
     messages += _timeout_errors(values)
-    messages += _ipn_storage_errors(values)
     standalone = _is_standalone(values)
     missing = [key for key in ("WALLET_ID", "API_PASSWORD") if not values.get(key)]
     if standalone and missing:
@@ -228,6 +209,27 @@ def check_gateway_mapping(values: Mapping[str, Any]) -> list[CheckMessage]:
                     hint="Give the dotted path of a zero-argument callable that "
                     "returns a requests.Session, or remove the key.",
                     id=_id("E009"),
+                )
+            )
+    try:
+        options = GatewayOptions.from_mapping(values)
+    except ConfigurationError as exc:
+        messages.append(
+            Error(
+                str(exc),
+                hint="See GatewayOptions in okpay_gateway/conf.py for each key's type.",
+                id=_id("E011"),
+            )
+        )
+    else:
+        if options.ipn_max_body_bytes < MIN_IPN_BODY_BYTES:
+            messages.append(
+                Error(
+                    f"{SETTINGS_NAME}['IPN_MAX_BODY_BYTES'] must be at least "
+                    f"{MIN_IPN_BODY_BYTES}, not {options.ipn_max_body_bytes}.",
+                    hint="It is the IPN body cap in bytes (default 65536); a real "
+                    "IPN takes a few KB.",
+                    id=_id("E011"),
                 )
             )
     specific = {_id(n) for n in ("E002", "E003", "E004", "E005")}

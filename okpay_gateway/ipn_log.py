@@ -36,10 +36,11 @@ from django.utils import timezone
 from okpay_gateway import conf
 from okpay_gateway.models import Notification, NotificationState
 
-DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# Defaults of the options, from GatewayOptions (one place).
+DEFAULT_MAX_BODY_BYTES = conf.GatewayOptions().ipn_max_body_bytes
 # What is kept of an oversized body: enough to see what it was.
 OVERSIZE_PREFIX_BYTES = 1024
-DEFAULT_RETENTION_DAYS = 30
+DEFAULT_RETENTION_DAYS = conf.GatewayOptions().ipn_retention_days
 PRUNABLE_STATES = (
     NotificationState.MALFORMED,
     NotificationState.INVALID,
@@ -72,12 +73,12 @@ def storable(text: str) -> str:
 
 def max_body_bytes() -> int:
     """The body size cap in bytes (``OKPAY_GATEWAY["IPN_MAX_BODY_BYTES"]``)."""
-    return int(conf.setting("IPN_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    return conf.options().ipn_max_body_bytes
 
 
 def retention_days() -> int:
     """Days rows in :data:`PRUNABLE_STATES` are kept (``IPN_RETENTION_DAYS``)."""
-    return int(conf.setting("IPN_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    return conf.options().ipn_retention_days
 
 
 @dataclass(frozen=True, slots=True)

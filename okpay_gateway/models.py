@@ -11,11 +11,25 @@ import django
 from django.conf import settings
 from django.db import models
 
+from okpay_gateway.enums import (
+    CLOSED_CONTRACT_STATUSES as CLOSED_CONTRACT_STATUSES,
+)
+from okpay_gateway.enums import (
+    LIVE_SUBSCRIPTION_STATUSES as LIVE_SUBSCRIPTION_STATUSES,
+)
+from okpay_gateway.enums import (
+    ChargeAttemptStatus,
+    ContractStatus,
+    DecisionOutcome,
+    FeePayer,
+    SubscriptionStatus,
+)
+
 # Django 5.1 renamed CheckConstraint(check=...) to condition=...; 4.2 is supported.
 _CHECK = "condition" if django.VERSION >= (5, 1) else "check"
 
 
-class VerificationResult(models.TextChoices):
+class VerificationState(models.TextChoices):
     PENDING = "pending", "Not verified yet"
     VERIFIED = "verified", "Verified"
     TEST = "test", "Verified (TEST answer)"
@@ -69,8 +83,8 @@ class Notification(models.Model):
 
     verification = models.CharField(
         max_length=20,
-        choices=VerificationResult.choices,
-        default=VerificationResult.PENDING,
+        choices=VerificationState.choices,
+        default=VerificationState.PENDING,
     )
     verification_answer = models.CharField(max_length=255, blank=True)
     verify_attempts = models.PositiveIntegerField(default=0)
@@ -121,26 +135,6 @@ class ProcessedEvent(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-
-class ContractStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for the customer"
-    ACTIVE = "active", "Active"
-    FAILED = "failed", "Failed"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Expired"
-
-
-CLOSED_CONTRACT_STATUSES = (
-    ContractStatus.FAILED,
-    ContractStatus.CANCELED,
-    ContractStatus.EXPIRED,
-)
-
-
-class FeePayer(models.TextChoices):
-    MERCHANT = "merchant", "Merchant"
-    CLIENT = "client", "Customer"
 
 
 class Contract(models.Model):
@@ -350,21 +344,6 @@ class ConfigurationAlert(models.Model):
 # okpay_gateway.billing.states, the one table of allowed transitions.
 
 
-class SubscriptionStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    PAST_DUE = "past_due", "Past due (retrying)"
-    SUSPENDED = "suspended", "Suspended"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Expired"
-
-
-LIVE_SUBSCRIPTION_STATUSES = (
-    SubscriptionStatus.ACTIVE,
-    SubscriptionStatus.PAST_DUE,
-    SubscriptionStatus.SUSPENDED,
-)
-
-
 class IntervalUnit(models.TextChoices):
     DAY = "day", "Day"
     WEEK = "week", "Week"
@@ -452,14 +431,6 @@ class Subscription(models.Model):
         return f"{self.title} #{self.pk} ({self.status})"
 
 
-class ChargeAttemptStatus(models.TextChoices):
-    SENDING = "sending", "Written, charge being sent"
-    COMPLETED = "completed", "Completed"
-    DECLINED = "declined", "Declined"
-    UNKNOWN = "unknown", "Outcome unknown (resolver)"
-    NOT_SENT = "not_sent", "Not performed (may be charged again)"
-
-
 class ChargeAttempt(models.Model):
     """The charge of one subscription period; written before the SOAP call.
 
@@ -530,14 +501,6 @@ class RenewalRun(models.Model):
 
     def __str__(self) -> str:
         return f"renewal run {self.pk} at {self.as_of:%Y-%m-%d %H:%M}"
-
-
-class DecisionOutcome(models.TextChoices):
-    CHARGED = "charged", "Charged"
-    SKIPPED = "skipped", "Skipped"
-    DECLINED = "declined", "Declined"
-    UNKNOWN = "unknown", "Outcome unknown"
-    FAILED = "failed", "Failed (not sent, retried next run)"
 
 
 class RenewalDecision(models.Model):

@@ -113,10 +113,10 @@ from okpay_gateway.models import (
     NotificationState,
     Payment,
     ProcessedEvent,
-    VerificationResult,
 )
+from okpay_gateway.models import VerificationState as VerificationResult
 from okpay_gateway.provider import ipn
-from okpay_gateway.provider.fees import FeePayer as LinkFeePayer
+from okpay_gateway.provider.fees import OkFees as LinkFeePayer
 from okpay_gateway.provider.settings import OkPaySettings
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from okpay_gateway.models import (
     Payment,
     PaymentStatus,
     RenewalRun,
-    VerificationResult,
+    VerificationState,
 )
 from okpay_gateway.provider.ipn import encode_ipn
 from tests.payments.support import (
@@ -203,7 +203,7 @@ def _stored_ipn() -> Notification:
         headers={"User-Agent": "OKPAY", "Authorization": "Basic c2VjcmV0"},
         received_at=timezone.now(),
         state=NotificationState.RETRY,
-        verification=VerificationResult.UNVERIFIABLE,
+        verification=VerificationState.UNVERIFIABLE,
     )
 
 
@@ -215,7 +215,7 @@ def test_notification_reverify_action_verifies_stored_ipn(admin_client, world):
         {"action": "reverify_notifications", ACTION_CHECKBOX_NAME: [notification.pk]},
     )
     notification.refresh_from_db()
-    assert notification.verification == VerificationResult.VERIFIED
+    assert notification.verification == VerificationState.VERIFIED
     assert notification.verify_attempts >= 1
     assert notification.state != NotificationState.RETRY
 

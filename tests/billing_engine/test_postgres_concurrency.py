@@ -210,7 +210,8 @@ def test_celery_workers_with_redis_charge_every_subscription_once(okpay):
 
     queue = f"okpay-test-{uuid.uuid4().hex[:8]}"
     os.environ["OKPAY_TEST_QUEUE"] = queue
-    # The workers read the same variable (worker_settings): one broker for both.
+    # The same broker the workers read (worker_settings), so parallel suites
+    # can each use their own database.
     broker = os.environ.get("OKPAY_TEST_BROKER", "redis://127.0.0.1:6379/15")
     okpay.CELERY_BROKER_URL = broker
     okpay.OKPAY_GATEWAY = {

@@ -412,9 +412,9 @@ def test_settings_provider_reads_saved_plugin_configuration(
     world, settings, monkeypatch
 ):
     """A process that never built the plugin gets the channel's saved settings."""
-    from okpay_gateway import payments
+    from okpay_gateway import conf
 
-    monkeypatch.setattr(payments, "_channel_settings", {})
+    monkeypatch.setattr(conf, "_channel_settings", {})
     settings.PLUGINS = ["okpay_gateway.contrib.saleor.plugin.OkPayGatewayPlugin"]
     settings.OKPAY_HOST_CHANNELS = [CHANNEL]
     settings.OKPAY_GATEWAY = {
@@ -423,7 +423,7 @@ def test_settings_provider_reads_saved_plugin_configuration(
     }
     configure_plugin(read_timeout="12")
 
-    found = payments.settings_for_channel(CHANNEL)
+    found = conf.settings_for_channel(CHANNEL)
 
     assert found.wallet_id == MERCHANT_WALLET
     assert found.read_timeout == 12
@@ -436,7 +436,7 @@ def test_settings_provider_inactive_plugin_falls_back_to_shop_settings(
     """An inactive plugin gives no channel settings; the shop-wide ones are used."""
     from okpay_gateway import conf, payments
 
-    monkeypatch.setattr(payments, "_channel_settings", {})
+    monkeypatch.setattr(conf, "_channel_settings", {})
     settings.PLUGINS = ["okpay_gateway.contrib.saleor.plugin.OkPayGatewayPlugin"]
     settings.OKPAY_HOST_CHANNELS = [CHANNEL]
     settings.OKPAY_GATEWAY = {

@@ -18,7 +18,7 @@ from okpay_gateway.models import (
     Notification,
     NotificationState,
     ProcessedEvent,
-    VerificationResult,
+    VerificationState,
 )
 from tests.core import support
 
@@ -192,7 +192,7 @@ def test_reverify_due_takes_up_a_row_abandoned_in_received(client, merchant, buy
     Notification.objects.filter(pk=row.pk).update(
         state=NotificationState.RECEIVED,
         last_seen_at=long_ago,
-        verification=VerificationResult.PENDING,
+        verification=VerificationState.PENDING,
     )
 
     assert _post(client, body).status_code == 503  # still in flight, as far as we know

@@ -20,7 +20,7 @@ from okpay_gateway.models import (
     NotificationState,
     Payment,
     PaymentStatus,
-    VerificationResult,
+    VerificationState,
 )
 from tests.core import support
 
@@ -72,7 +72,7 @@ def test_simulator_cancel_of_live_agreement_is_flagged_not_applied(
 
     assert response.status_code == 200
     row = _row_of(body)
-    assert row.verification == VerificationResult.TEST
+    assert row.verification == VerificationState.TEST
     assert row.state == NotificationState.FLAGGED
     assert row.flag_codes == ["test_on_live_record"]
     contract.refresh_from_db()

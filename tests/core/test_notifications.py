@@ -23,7 +23,7 @@ from okpay_gateway.models import (
     Payment,
     PaymentStatus,
     ProcessedEvent,
-    VerificationResult,
+    VerificationState,
 )
 from tests.core import support
 
@@ -74,7 +74,7 @@ def test_ipn_view_genuine_access_granted_activates_contract(
     assert response.content == b"OK"
     row = _only_notification()
     assert row.state == NotificationState.PROCESSED
-    assert row.verification == VerificationResult.VERIFIED
+    assert row.verification == VerificationState.VERIFIED
     assert row.verification_answer == "VERIFIED"
     assert row.ipn_id == message.ipn_id
     assert row.contract_okpay_id == emu.id
@@ -146,7 +146,7 @@ def test_ipn_view_malformed_body_answers_400_and_keeps_bytes(
     assert bytes(row.body) == body
     assert row.state == NotificationState.MALFORMED
     assert row.flag_codes == ["malformed"]
-    assert row.verification == VerificationResult.PENDING
+    assert row.verification == VerificationState.PENDING
     assert [kw["flags"][0]["code"] for kw in signal_log.of("notification_flagged")] == [
         "malformed"
     ]
@@ -176,7 +176,7 @@ def test_ipn_view_forged_message_is_invalid_and_not_applied(
     assert response.status_code == 200
     row = _only_notification()
     assert row.state == NotificationState.INVALID
-    assert row.verification == VerificationResult.INVALID
+    assert row.verification == VerificationState.INVALID
     assert row.flag_codes == ["verification_invalid"]
     contract.refresh_from_db()
     assert contract.status == ContractStatus.PENDING
@@ -232,7 +232,7 @@ def test_ipn_view_verified_ipn_for_other_wallet_is_flagged_receiver_mismatch(
 
     assert response.status_code == 200
     row = _only_notification()
-    assert row.verification == VerificationResult.VERIFIED
+    assert row.verification == VerificationState.VERIFIED
     assert row.state == NotificationState.FLAGGED
     assert "receiver_mismatch" in row.flag_codes
     contract.refresh_from_db()
@@ -259,7 +259,7 @@ def test_ipn_view_test_answer_in_live_mode_is_invalid(client, merchant, gateway)
 
     assert response.status_code == 200
     row = _only_notification()
-    assert row.verification == VerificationResult.TEST
+    assert row.verification == VerificationState.TEST
     assert row.state == NotificationState.INVALID
     assert row.flag_codes == ["test_in_live_mode"]
     assert row.is_test is True
@@ -280,7 +280,7 @@ def test_ipn_view_verify_endpoint_down_answers_503_then_reverify_applies_once(
     assert response.status_code == 503
     row = _only_notification()
     assert row.state == NotificationState.RETRY
-    assert row.verification == VerificationResult.UNVERIFIABLE
+    assert row.verification == VerificationState.UNVERIFIABLE
     assert row.verification_answer == "HTTP 500"
     assert row.verify_attempts == 1
     assert row.next_verify_at > row.received_at
@@ -298,7 +298,7 @@ def test_ipn_view_verify_endpoint_down_answers_503_then_reverify_applies_once(
     assert [(n.pk, n.state) for n in handled] == [(row.pk, NotificationState.PROCESSED)]
     assert again == []
     row.refresh_from_db()
-    assert row.verification == VerificationResult.VERIFIED
+    assert row.verification == VerificationState.VERIFIED
     assert row.verify_attempts == 2
     assert row.next_verify_at is None
     contract.refresh_from_db()

@@ -151,7 +151,7 @@ class OkPayGatewayPlugin(BasePlugin):
         except ConfigurationError as exc:
             self.configuration_error = str(exc)
         if self.okpay_settings is not None and self.active:
-            payments.register_channel_settings(self.channel_slug, self.okpay_settings)
+            conf.register_channel_settings(self.channel_slug, self.okpay_settings)
         for item in self.configuration:
             if item["name"] == consts.IPN_URL:
                 item["value"] = self._url(consts.IPN_PATH)
@@ -166,7 +166,7 @@ class OkPayGatewayPlugin(BasePlugin):
             path = f"/plugins/channel/{self.channel_slug}/{self.PLUGIN_ID}/"
         base = (
             mapping.text(self.config, consts.PUBLIC_URL)
-            or conf.setting("PUBLIC_URL")
+            or conf.options().public_url
             or getattr(django_settings, "PUBLIC_URL", None)
             or "http://localhost:8000"
         )

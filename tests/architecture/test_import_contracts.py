@@ -70,6 +70,15 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     f"{P}.host": (f"{P}.emulator", f"{P}.contrib", f"{P}.graphql", f"{P}.demo"),
     f"{P}.contrib.saleor": (f"{P}.emulator", f"{P}.demo"),
+    # The Saleor App (its Dashboard pages included) sits on the core and billing.
+    f"{P}.contrib.saleor_app": (
+        "saleor",
+        "graphene",
+        f"{P}.emulator",
+        f"{P}.contrib.saleor",
+        f"{P}.host",
+        f"{P}.demo",
+    ),
     f"{P}.graphql": (f"{P}.emulator", f"{P}.demo"),
     # The demo shop sits on top of everything.
     f"{P}.demo": (),

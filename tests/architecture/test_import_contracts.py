@@ -70,13 +70,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     f"{P}.host": (f"{P}.emulator", f"{P}.contrib", f"{P}.graphql", f"{P}.demo"),
     f"{P}.contrib.saleor": (f"{P}.emulator", f"{P}.demo"),
-    # The Saleor App (its Dashboard pages included) sits on the core and billing.
+    # The Saleor App shares the core and billing with the plugin, not its code.
     f"{P}.contrib.saleor_app": (
-        "saleor",
-        "graphene",
         f"{P}.emulator",
         f"{P}.contrib.saleor",
         f"{P}.host",
+        f"{P}.graphql",
         f"{P}.demo",
     ),
     f"{P}.graphql": (f"{P}.emulator", f"{P}.demo"),

@@ -15,17 +15,19 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from okpay_gateway import clients, payments
+from okpay_gateway import alerts, charts, payments, reporting
+from okpay_gateway.admin_pages import ShowOnlyAdmin, object_or_404
 from okpay_gateway.exceptions import OkPayError
 from okpay_gateway.models import (
     CLOSED_CONTRACT_STATUSES,
+    ConfigurationAlert,
     Contract,
     ContractStatus,
     Notification,
@@ -34,6 +36,34 @@ from okpay_gateway.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# How much of a body that is not text the IPN page shows (escaped / as hex).
+BODY_PREVIEW_BYTES = 4096
+BODY_HEX_BYTES = 256
+
+
+def readable_text(raw: bytes) -> str | None:
+    """``raw`` as text when it is UTF-8 made of printable characters, else None.
+
+    Decoding anything else with replacement characters would show mojibake
+    that hides what was actually received.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if all(char.isprintable() or char in "\r\n\t" for char in text):
+        return text
+    return None
+
+
+def escaped_bytes(raw: bytes) -> str:
+    """Printable ASCII as itself, every other byte as ``\\xNN``."""
+    return "".join(
+        chr(byte) if 0x20 <= byte < 0x7F and byte != 0x5C else f"\\x{byte:02x}"
+        for byte in raw
+    )
+
 
 # Header names whose values are never shown (they may carry credentials).
 _HIDDEN_HEADERS = ("authorization", "cookie", "proxy-authorization")
@@ -54,36 +84,28 @@ class ChargeForm(forms.Form):
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(ShowOnlyAdmin):
     change_list_template = "okpay_gateway/admin/contract_change_list.html"
     change_form_template = "okpay_gateway/admin/contract_change_form.html"
+    # Few, narrow columns: the list must fit a 1,400 px window beside the
+    # filters (the channel is a filter; the full record is one click away).
     list_display = (
         "okpay_id",
         "title",
-        "client_email",
-        "client_wallet",
-        "currency",
-        "monthly_amount",
+        "client",
+        "monthly_limit",
         "status",
-        "channel",
-        "created_at",
+        "created_on",
     )
     list_filter = (
         "status",
         ("created_at", admin.DateFieldListFilter),
         "currency",
         "channel",
+        "is_test",
     )
     date_hierarchy = "created_at"
-    search_fields = (
-        "title",
-        "client_email",
-        "client_phone",
-        "client_wallet",
-        "client_name",
-        "invoice",
-        "payments__invoice",
-    )
+    search_fields = reporting.SEARCH_FIELDS
     readonly_fields = (
         "okpay_id",
         "status",
@@ -107,9 +129,22 @@ class ContractAdmin(admin.ModelAdmin):
         "granted_at",
         "closed_at",
         "synced_at",
+        "is_test",
     )
     fieldsets = (
-        (None, {"fields": ("okpay_id", "status", "title", "invoice", "channel")}),
+        (
+            None,
+            {
+                "fields": (
+                    "okpay_id",
+                    "status",
+                    "title",
+                    "invoice",
+                    "channel",
+                    "is_test",
+                )
+            },
+        ),
         (
             "Client",
             {
@@ -141,11 +176,32 @@ class ContractAdmin(admin.ModelAdmin):
     )
     actions = ("cancel_contracts",)
 
+    class Media:
+        css = {"all": ("okpay_gateway/css/admin.css",)}
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="Client", ordering="client_email")
+    def client(self, obj: Contract) -> str:
+        return format_html(
+            "{}<br><small>{}</small>",
+            obj.client_email or obj.client_name or "—",
+            obj.client_wallet,
+        )
+
+    @admin.display(description="Monthly limit", ordering="monthly_amount")
+    def monthly_limit(self, obj: Contract) -> str:
+        if obj.monthly_amount is None:
+            return "—"
+        return f"{obj.monthly_amount} {obj.currency}"
+
+    @admin.display(description="Created", ordering="created_at")
+    def created_on(self, obj: Contract) -> str:
+        return obj.created_at.strftime("%Y-%m-%d") if obj.created_at else ""
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -160,22 +216,10 @@ class ContractAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        counts = Contract.objects.aggregate(
-            **{
-                status: Count("pk", filter=Q(status=status))
-                for status in (
-                    ContractStatus.ACTIVE,
-                    ContractStatus.FAILED,
-                    ContractStatus.EXPIRED,
-                    ContractStatus.CANCELED,
-                )
-            }
-        )
         context = {
-            "okpay_counts": [
-                (ContractStatus(status).label, status, count)
-                for status, count in counts.items()
-            ],
+            "okpay_alerts": alerts.open_alerts(),
+            "okpay_counts": reporting.status_counts(),
+            "okpay_chart": charts.render_svg(charts.daily_activity()),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
@@ -190,39 +234,8 @@ class ContractAdmin(admin.ModelAdmin):
         contract = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if contract is not None:
-            context.update(self._history_context(contract))
+            context.update(reporting.history_context(contract))
         return super().change_view(request, object_id, form_url, extra_context=context)
-
-    def _history_context(self, contract: Contract) -> dict[str, Any]:
-        ledger = PaymentEvent.objects.filter(
-            Q(contract=contract) | Q(payment__contract=contract)
-        ).select_related("payment")
-        operations: list[Any] = []
-        operations_error = ""
-        if contract.okpay_id is None:
-            operations_error = "This agreement has not been approved at OKPAY yet."
-        else:
-            try:
-                client = clients.client_for(_provider_settings(contract.channel))
-                operations = list(
-                    client.preapproved_payment_get_operations(contract.okpay_id)
-                )
-            except OkPayError as exc:
-                logger.warning(
-                    "OKPAY operations of %s unavailable: %s",
-                    contract.okpay_id,
-                    exc.code,
-                )
-                operations_error = (
-                    "OKPAY's list of operations could not be fetched right now "
-                    f"({exc.user_message}). The ledger below is complete."
-                )
-        return {
-            "okpay_ledger": ledger.order_by("created_at", "pk"),
-            "okpay_operations": operations,
-            "okpay_operations_error": operations_error,
-            "okpay_can_act": contract.status == ContractStatus.ACTIVE,
-        }
 
     def get_urls(self) -> list[Any]:
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -262,11 +275,28 @@ class ContractAdmin(admin.ModelAdmin):
             return False
         return True
 
+    def _closed(
+        self, request: HttpRequest, contract: Contract, action: str
+    ) -> HttpResponse:
+        state = (
+            f"is closed ({contract.get_status_display().lower()})"
+            if contract.status in CLOSED_CONTRACT_STATUSES
+            else "is not approved yet"
+        )
+        self.message_user(
+            request,
+            f"Agreement {contract} {state}: it cannot be {action}.",
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(self._change_url(contract))
+
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        contract = get_object_or_404(Contract, pk=object_id)
-        if request.method == "POST" and contract.status not in CLOSED_CONTRACT_STATUSES:
+        contract = object_or_404(self, request, object_id)
+        if contract.status in CLOSED_CONTRACT_STATUSES:
+            return self._closed(request, contract, "canceled")
+        if request.method == "POST":
             if self._cancel(request, contract, request.POST.get("comment", "")[:200]):
                 self.message_user(request, f"Agreement {contract} canceled for good.")
             return HttpResponseRedirect(self._change_url(contract))
@@ -287,6 +317,13 @@ class ContractAdmin(admin.ModelAdmin):
         open_contracts = [
             c for c in queryset if c.status not in CLOSED_CONTRACT_STATUSES
         ]
+        if not open_contracts:
+            self.message_user(
+                request,
+                "None of the selected agreements is open; nothing to cancel.",
+                messages.WARNING,
+            )
+            return None
         if request.POST.get("confirmed") == "yes":
             done = sum(
                 self._cancel(request, contract, request.POST.get("comment", "")[:200])
@@ -310,7 +347,9 @@ class ContractAdmin(admin.ModelAdmin):
     def charge_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_change_permission(request):
             return HttpResponse(status=403)
-        contract = get_object_or_404(Contract, pk=object_id)
+        contract = object_or_404(self, request, object_id)
+        if contract.status != ContractStatus.ACTIVE:
+            return self._closed(request, contract, "charged")
         form = ChargeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -384,7 +423,7 @@ class PaymentEventInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ShowOnlyAdmin):
     list_display = (
         "invoice",
         "amount",
@@ -424,7 +463,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ShowOnlyAdmin):
     list_display = (
         "received_at",
         "ipn_id",
@@ -435,6 +474,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "state",
         "flag_list",
         "is_test",
+        "hit_count",
     )
     list_filter = ("state", "verification", "is_test", "event", "channel")
     search_fields = ("invoice", "=ipn_id", "=txn_id", "=contract_okpay_id")
@@ -442,9 +482,12 @@ class NotificationAdmin(admin.ModelAdmin):
     actions = ("reverify_notifications", "reprocess_notifications")
     fields = (
         "received_at",
+        "last_seen_at",
+        "hit_count",
         "channel",
         "remote_addr",
         "content_type",
+        "body_length",
         "body_text",
         "safe_headers",
         "ipn_id",
@@ -488,9 +531,22 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.display(description="Body")
     def body_text(self, obj: Notification) -> str:
         raw = bytes(obj.body or b"")
+        text = readable_text(raw)
+        if text is not None:
+            return format_html(
+                "<pre style='white-space:pre-wrap'>{}</pre>", text.replace("&", "&\n")
+            )
+        shown = raw[:BODY_PREVIEW_BYTES]
+        more = len(raw) - len(shown)
         return format_html(
-            "<pre style='white-space:pre-wrap'>{}</pre>",
-            raw.decode("utf-8", errors="replace").replace("&", "&\n"),
+            "<p class='okpay-binary-body'>Not text: {} bytes, shown escaped{}.</p>"
+            "<pre style='white-space:pre-wrap;overflow-wrap:anywhere'>{}</pre>"
+            "<p>Hex of the first {} bytes:</p><pre>{}</pre>",
+            len(raw),
+            f" (the first {len(shown)}; {more} more not shown)" if more else "",
+            escaped_bytes(shown),
+            min(len(raw), BODY_HEX_BYTES),
+            raw[:BODY_HEX_BYTES].hex(" ", 1),
         )
 
     @admin.display(description="Headers")
@@ -529,6 +585,35 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.action(description="Re-process (skip verification when already trusted)")
     def reprocess_notifications(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._run(request, queryset, "reprocess")
+
+
+# --- configuration alerts ---------------------------------------------------------
+
+
+@admin.register(ConfigurationAlert)
+class ConfigurationAlertAdmin(ShowOnlyAdmin):
+    list_display = (
+        "code",
+        "channel",
+        "message",
+        "occurrences",
+        "first_seen_at",
+        "last_seen_at",
+        "resolved_at",
+    )
+    list_filter = ("code", "channel", ("resolved_at", admin.EmptyFieldListFilter))
+    readonly_fields = (*list_display, "operation")
+    actions = ("resolve_alerts",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Mark resolved (the configuration is fixed)")
+    def resolve_alerts(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = queryset.filter(resolved_at__isnull=True).update(
+            resolved_at=timezone.now()
+        )
+        self.message_user(request, f"{done} alert(s) resolved.")
 
 
 # The subscription pages live with the renewal engine; importing the module

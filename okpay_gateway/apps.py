@@ -18,4 +18,7 @@ class OkPayGatewayConfig(AppConfig):
         # The app config is where Django wires signal receivers; importing the
         # billing receivers here is wiring, not a dependency of the core on
         # billing: closed agreements must stop their subscriptions.
+        from okpay_gateway.billing import checks as billing_checks
         from okpay_gateway.billing import receivers  # noqa: F401
+
+        django_checks.register(billing_checks.check_dunning, checks.TAG)

@@ -15,6 +15,9 @@ okpay_gateway.E007 ``okpay_gateway.emulator`` installed while ``DEBUG`` is off
 okpay_gateway.E008 the vendored WSDL file is missing
 okpay_gateway.E009 ``SESSION_FACTORY`` cannot be imported
 okpay_gateway.E010 the settings are refused for another reason
+okpay_gateway.E011 a gateway option (``GatewayOptions``) has a wrong type or value,
+                   e.g. ``IPN_MAX_BODY_BYTES`` / ``IPN_RETENTION_DAYS`` out of range
+okpay_gateway.E012 ``DUNNING`` is not a valid dunning ladder
 okpay_gateway.W001 a live URL (verify, API, checkout) is not https
 okpay_gateway.W002 ``STANDALONE`` is False (or ``OKPAY_GATEWAY`` is absent) but
                    no ``SETTINGS_PROVIDER`` is set
@@ -48,7 +51,12 @@ from django.core.checks import CheckMessage, Error
 from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
-from okpay_gateway.conf import SETTINGS_NAME, settings_from_mapping
+from okpay_gateway.conf import (
+    MIN_IPN_BODY_BYTES,
+    SETTINGS_NAME,
+    GatewayOptions,
+    settings_from_mapping,
+)
 from okpay_gateway.exceptions import ConfigurationError
 from okpay_gateway.provider.settings import Environment
 
@@ -208,6 +216,27 @@ def check_gateway_mapping(values: Mapping[str, Any]) -> list[CheckMessage]:
                     hint="Give the dotted path of a zero-argument callable that "
                     "returns a requests.Session, or remove the key.",
                     id=_id("E009"),
+                )
+            )
+    try:
+        options = GatewayOptions.from_mapping(values)
+    except ConfigurationError as exc:
+        messages.append(
+            Error(
+                str(exc),
+                hint="See GatewayOptions in okpay_gateway/conf.py for each key's type.",
+                id=_id("E011"),
+            )
+        )
+    else:
+        if options.ipn_max_body_bytes < MIN_IPN_BODY_BYTES:
+            messages.append(
+                Error(
+                    f"{SETTINGS_NAME}['IPN_MAX_BODY_BYTES'] must be at least "
+                    f"{MIN_IPN_BODY_BYTES}, not {options.ipn_max_body_bytes}.",
+                    hint="It is the IPN body cap in bytes (default 65536); a real "
+                    "IPN takes a few KB.",
+                    id=_id("E011"),
                 )
             )
     specific = {_id(n) for n in ("E002", "E003", "E004", "E005")}

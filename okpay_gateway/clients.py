@@ -16,7 +16,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-from okpay_gateway.conf import SETTINGS_NAME, setting
+from okpay_gateway.conf import SETTINGS_NAME, options
 from okpay_gateway.provider.client import OkPayClient
 from okpay_gateway.provider.settings import OkPaySettings
 
@@ -30,7 +30,7 @@ def http_session() -> requests.Session:
     global _session
     with _lock:
         if _session is None:
-            factory_path = setting("SESSION_FACTORY")
+            factory_path = options().session_factory
             _session = (
                 import_string(factory_path)() if factory_path else requests.Session()
             )

@@ -144,7 +144,11 @@ def _fill(contract: Contract, details: GrantDetails) -> list[str]:
 
 
 def grant_contract(
-    contract: Contract, details: GrantDetails, *, now: datetime | None = None
+    contract: Contract,
+    details: GrantDetails,
+    *,
+    now: datetime | None = None,
+    locked: bool = False,
 ) -> bool:
     """Mark ``contract`` active as OKPAY agreement ``details.okpay_id``.
 
@@ -153,43 +157,59 @@ def grant_contract(
     active under the same agreement (details are still filled in). Raises
     :class:`InvalidTransition` for a closed contract, and for one already
     bound to a different agreement (``current`` then names that agreement).
+
+    ``locked=True`` says the caller read ``contract`` with a row lock in the
+    current transaction: it is changed in place, without a re-read or a
+    savepoint (an error then spoils the caller's whole transaction).
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        locked = _locked(contract)
-        if locked.okpay_id is not None and locked.okpay_id != details.okpay_id:
-            raise InvalidTransition(
-                f"{locked.status} as agreement {locked.okpay_id}",
-                f"{ContractStatus.ACTIVE} as agreement {details.okpay_id}",
-            )
-        changed = _fill(locked, details)
-        granted = False
-        if locked.status != ContractStatus.ACTIVE:
-            ensure_transition(locked.status, ContractStatus.ACTIVE)
-            locked.status = ContractStatus.ACTIVE
-            locked.granted_at = now
-            changed += ["status", "granted_at"]
-            granted = True
-        if locked.okpay_id is None:
-            locked.okpay_id = details.okpay_id
-            changed.append("okpay_id")
-        if changed:
-            locked.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
-        _refresh(contract, locked)
-        if granted:
-            transaction.on_commit(
-                lambda: signals.contract_granted.send(sender=Contract, contract=locked)
-            )
-            logger.info(
-                "OKPAY contract %s granted (agreement %s)",
-                locked.invoice,
-                locked.okpay_id,
-            )
-        return granted
+    with transaction.atomic(savepoint=not locked):
+        locked_row = contract if locked else _locked(contract)
+        return _grant_locked(contract, locked_row, details, now)
+
+
+def _grant_locked(
+    contract: Contract, locked: Contract, details: GrantDetails, now: datetime
+) -> bool:
+    """Grant ``locked`` (``contract`` itself, or its locked re-read)."""
+    if locked.okpay_id is not None and locked.okpay_id != details.okpay_id:
+        raise InvalidTransition(
+            f"{locked.status} as agreement {locked.okpay_id}",
+            f"{ContractStatus.ACTIVE} as agreement {details.okpay_id}",
+        )
+    changed = _fill(locked, details)
+    granted = False
+    if locked.status != ContractStatus.ACTIVE:
+        ensure_transition(locked.status, ContractStatus.ACTIVE)
+        locked.status = ContractStatus.ACTIVE
+        locked.granted_at = now
+        changed += ["status", "granted_at"]
+        granted = True
+    if locked.okpay_id is None:
+        locked.okpay_id = details.okpay_id
+        changed.append("okpay_id")
+    if changed:
+        locked.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+    _refresh(contract, locked)
+    if granted:
+        transaction.on_commit(
+            lambda: signals.contract_granted.send(sender=Contract, contract=locked)
+        )
+        logger.info(
+            "OKPAY contract %s granted (agreement %s)",
+            locked.invoice,
+            locked.okpay_id,
+        )
+    return granted
 
 
 def close_contract(
-    contract: Contract, status: str, reason: str, *, now: datetime | None = None
+    contract: Contract,
+    status: str,
+    reason: str,
+    *,
+    now: datetime | None = None,
+    locked: bool = False,
 ) -> bool:
     """Close ``contract`` with the terminal ``status``.
 
@@ -197,33 +217,40 @@ def close_contract(
     "failed", "revoked"). Returns False, changing nothing, when the contract
     already has ``status``; raises :class:`InvalidTransition` when the table
     does not allow the change (another terminal status, or a non-closing
-    ``status``).
+    ``status``). ``locked`` as for :func:`grant_contract`.
     """
     if not is_closed(status):
         raise InvalidTransition(contract.status, status)
     now = now or timezone.now()
-    with transaction.atomic():
-        locked = _locked(contract)
-        if locked.status == status:
-            _refresh(contract, locked)
-            return False
-        ensure_transition(locked.status, status)
-        locked.status = status
-        locked.closed_at = now
-        locked.save(update_fields=["status", "closed_at", "updated_at"])
+    with transaction.atomic(savepoint=not locked):
+        locked_row = contract if locked else _locked(contract)
+        return _close_locked(contract, locked_row, status, reason, now)
+
+
+def _close_locked(
+    contract: Contract, locked: Contract, status: str, reason: str, now: datetime
+) -> bool:
+    """Close ``locked`` (``contract`` itself, or its locked re-read)."""
+    if locked.status == status:
         _refresh(contract, locked)
-        transaction.on_commit(
-            lambda: signals.contract_closed.send(
-                sender=Contract, contract=locked, reason=reason
-            )
+        return False
+    ensure_transition(locked.status, status)
+    locked.status = status
+    locked.closed_at = now
+    locked.save(update_fields=["status", "closed_at", "updated_at"])
+    _refresh(contract, locked)
+    transaction.on_commit(
+        lambda: signals.contract_closed.send(
+            sender=Contract, contract=locked, reason=reason
         )
-        logger.info(
-            "OKPAY contract %s closed: %s (%s)",
-            locked.okpay_id or locked.invoice,
-            status,
-            reason,
-        )
-        return True
+    )
+    logger.info(
+        "OKPAY contract %s closed: %s (%s)",
+        locked.okpay_id or locked.invoice,
+        status,
+        reason,
+    )
+    return True
 
 
 def apply_provider_status(
@@ -349,15 +376,21 @@ def active_contract_for(
 def find_contract(
     *, okpay_id: int | None = None, invoice: str | None = None, lock: bool = False
 ) -> Contract | None:
-    """The contract known by OKPAY's agreement ID, else by its invoice."""
-    queryset = Contract.objects.select_for_update() if lock else Contract.objects.all()
+    """The contract known by OKPAY's agreement ID, else by its invoice (one query)."""
+    wanted = Q()
     if okpay_id is not None:
-        found = queryset.filter(okpay_id=okpay_id).first()
-        if found is not None:
-            return found
+        wanted |= Q(okpay_id=okpay_id)
     if invoice:
-        return queryset.filter(invoice=invoice).first()
-    return None
+        wanted |= Q(invoice=invoice)
+    if not wanted:
+        return None
+    queryset = Contract.objects.select_for_update() if lock else Contract.objects.all()
+    # Both columns are unique: at most two rows, the agreement ID's wins.
+    candidates = list(queryset.filter(wanted).order_by())
+    for contract in candidates:
+        if okpay_id is not None and contract.okpay_id == okpay_id:
+            return contract
+    return next((c for c in candidates if invoice and c.invoice == invoice), None)
 
 
 __all__ = [

@@ -21,8 +21,11 @@
     │       └── ProviderUnavailable    Internal_Error and API_Disabled (retryable)
     ├── LinkError                      a checkout link could not be built; .field
     ├── NotificationError              an inbound IPN that cannot be trusted
-    │   ├── MalformedNotification      not a readable ok_* form
-    │   └── VerificationFailed         postback said INVALID, or TEST where not allowed
+    │   └── MalformedNotification      not a readable ok_* form
+    ├── RefundRefused                  a refund refused before anything was sent
+    │   ├── NotRefundable              the payment is not captured
+    │   ├── RefundAmountInvalid        not between 0.01 and what is left; .remaining
+    │   └── NoRefundReceiver           no customer wallet or e-mail to send it to
     └── BillingError
         ├── InvalidTransition          .current, .requested
         └── RenewalConflict            a period's invoice is taken by another attempt
@@ -198,8 +201,31 @@ class MalformedNotification(NotificationError):
     code = "malformed_notification"
 
 
-class VerificationFailed(NotificationError):
-    code = "verification_failed"
+class RefundRefused(OkPayError):
+    """A refund our own checks refused; OKPAY was not called."""
+
+    code = "refund_refused"
+    default_user_message = "The refund could not be made."
+
+
+class NotRefundable(RefundRefused):
+    code = "not_refundable"
+    default_user_message = "Only a completed payment can be refunded."
+
+
+class RefundAmountInvalid(RefundRefused):
+    code = "refund_amount_invalid"
+
+    def __init__(self, message: str, *, remaining: object) -> None:
+        super().__init__(
+            message, user_message=f"The refund must be between 0.01 and {remaining}."
+        )
+        self.remaining = remaining
+
+
+class NoRefundReceiver(RefundRefused):
+    code = "no_refund_receiver"
+    default_user_message = "The customer's OKPAY wallet is not known."
 
 
 class BillingError(OkPayError):

@@ -11,11 +11,25 @@ import django
 from django.conf import settings
 from django.db import models
 
+from okpay_gateway.enums import (
+    CLOSED_CONTRACT_STATUSES as CLOSED_CONTRACT_STATUSES,
+)
+from okpay_gateway.enums import (
+    LIVE_SUBSCRIPTION_STATUSES as LIVE_SUBSCRIPTION_STATUSES,
+)
+from okpay_gateway.enums import (
+    ChargeAttemptStatus,
+    ContractStatus,
+    DecisionOutcome,
+    FeePayer,
+    SubscriptionStatus,
+)
+
 # Django 5.1 renamed CheckConstraint(check=...) to condition=...; 4.2 is supported.
 _CHECK = "condition" if django.VERSION >= (5, 1) else "check"
 
 
-class VerificationResult(models.TextChoices):
+class VerificationState(models.TextChoices):
     PENDING = "pending", "Not verified yet"
     VERIFIED = "verified", "Verified"
     TEST = "test", "Verified (TEST answer)"
@@ -31,12 +45,19 @@ class NotificationState(models.TextChoices):
     FLAGGED = "flagged", "Flagged"
     INVALID = "invalid", "Rejected: verification INVALID"
     MALFORMED = "malformed", "Rejected: malformed"
+    TOO_LARGE = "too_large", "Rejected: body over the size cap"
     RETRY = "retry", "Waiting for re-verification"
     FAILED = "failed", "Failed with an unexpected error"
 
 
 class Notification(models.Model):
-    """One inbound IPN exactly as it arrived, and what became of it."""
+    """One inbound IPN exactly as it arrived, and what became of it.
+
+    Identical requests (same channel, content type and body bytes) share one
+    row: ``fingerprint`` is unique, ``hit_count`` counts the arrivals and
+    ``last_seen_at`` holds the latest. A body over the size cap is kept only
+    as its first bytes (``body``) with its full length in ``body_length``.
+    """
 
     body = models.BinaryField()
     content_type = models.CharField(max_length=255, blank=True)
@@ -44,6 +65,12 @@ class Notification(models.Model):
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     received_at = models.DateTimeField(db_index=True)
     channel = models.CharField(max_length=100, blank=True)
+    # SHA-256 (hex) of channel, content type and body; NULL on rows stored
+    # before de-duplication existed.
+    fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    hit_count = models.PositiveIntegerField(default=1)
+    last_seen_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    body_length = models.PositiveBigIntegerField(default=0)
 
     # Copied out of the body when it could be parsed, for search and admin.
     ipn_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -56,8 +83,8 @@ class Notification(models.Model):
 
     verification = models.CharField(
         max_length=20,
-        choices=VerificationResult.choices,
-        default=VerificationResult.PENDING,
+        choices=VerificationState.choices,
+        default=VerificationState.PENDING,
     )
     verification_answer = models.CharField(max_length=255, blank=True)
     verify_attempts = models.PositiveIntegerField(default=0)
@@ -110,26 +137,6 @@ class ProcessedEvent(models.Model):
         return self.key
 
 
-class ContractStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for the customer"
-    ACTIVE = "active", "Active"
-    FAILED = "failed", "Failed"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Expired"
-
-
-CLOSED_CONTRACT_STATUSES = (
-    ContractStatus.FAILED,
-    ContractStatus.CANCELED,
-    ContractStatus.EXPIRED,
-)
-
-
-class FeePayer(models.TextChoices):
-    MERCHANT = "merchant", "Merchant"
-    CLIENT = "client", "Customer"
-
-
 class Contract(models.Model):
     """A pre-approved payment agreement (billing agreement) with one customer."""
 
@@ -172,6 +179,9 @@ class Contract(models.Model):
     available_amount = models.DecimalField(
         max_digits=12, decimal_places=2, null=True, blank=True
     )
+    # Recorded or granted by a TEST IPN (simulator, sandbox): only TEST IPNs
+    # may change it, and TEST IPNs may change nothing else.
+    is_test = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     granted_at = models.DateTimeField(null=True, blank=True)
@@ -297,24 +307,41 @@ class PaymentEvent(models.Model):
         super().save(*args, **kwargs)
 
 
+class ConfigurationAlert(models.Model):
+    """OKPAY refused the shop's own set-up (wallet ID, API password, API access).
+
+    One open row per channel and error code: the first failure opens it (and
+    is logged at ERROR once), later ones only count. The merchant resolves it
+    in the admin, or a successful credentials check on saving the plugin
+    configuration does.
+    """
+
+    channel = models.CharField(max_length=100, blank=True)
+    code = models.CharField(max_length=60)
+    operation = models.CharField(max_length=60, blank=True)
+    message = models.CharField(max_length=255)
+    occurrences = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "code"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="okpay_alert_one_open_per_channel_code",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} on channel {self.channel or '(default)'}"
+
+
 # --- billing: subscriptions and renewals -----------------------------------------
 # Owned by okpay_gateway.billing (flow D). The statuses mirror
 # okpay_gateway.billing.states, the one table of allowed transitions.
-
-
-class SubscriptionStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    PAST_DUE = "past_due", "Past due (retrying)"
-    SUSPENDED = "suspended", "Suspended"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Expired"
-
-
-LIVE_SUBSCRIPTION_STATUSES = (
-    SubscriptionStatus.ACTIVE,
-    SubscriptionStatus.PAST_DUE,
-    SubscriptionStatus.SUSPENDED,
-)
 
 
 class IntervalUnit(models.TextChoices):
@@ -404,14 +431,6 @@ class Subscription(models.Model):
         return f"{self.title} #{self.pk} ({self.status})"
 
 
-class ChargeAttemptStatus(models.TextChoices):
-    SENDING = "sending", "Written, charge being sent"
-    COMPLETED = "completed", "Completed"
-    DECLINED = "declined", "Declined"
-    UNKNOWN = "unknown", "Outcome unknown (resolver)"
-    NOT_SENT = "not_sent", "Not performed (may be charged again)"
-
-
 class ChargeAttempt(models.Model):
     """The charge of one subscription period; written before the SOAP call.
 
@@ -482,14 +501,6 @@ class RenewalRun(models.Model):
 
     def __str__(self) -> str:
         return f"renewal run {self.pk} at {self.as_of:%Y-%m-%d %H:%M}"
-
-
-class DecisionOutcome(models.TextChoices):
-    CHARGED = "charged", "Charged"
-    SKIPPED = "skipped", "Skipped"
-    DECLINED = "declined", "Declined"
-    UNKNOWN = "unknown", "Outcome unknown"
-    FAILED = "failed", "Failed (not sent, retried next run)"
 
 
 class RenewalDecision(models.Model):

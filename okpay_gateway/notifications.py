@@ -1,19 +1,28 @@
-"""The IPN pipeline: store, parse, verify, check, deduplicate, apply, answer.
+"""The IPN pipeline: read, parse, store, verify, check, deduplicate, apply, answer.
 
 :func:`handle_ipn_request` is the one entry point for OKPAY's POSTs; the
 standalone view (``okpay_gateway.views.ipn_view``) and the Saleor plugin's
-``webhook`` both call it. Each message goes through these steps:
+``webhook`` both call it. Each message goes through these steps, in as few
+round trips as the guarantees allow (a genuine ``payment`` IPN costs six SQL
+statements and one postback):
 
-1. **Store.** A ``Notification`` row with the exact body bytes, the content
-   type, the request headers (``Cookie``, ``Authorization`` and anything that
-   looks like a credential dropped), ``REMOTE_ADDR`` and the channel is
-   committed before the body is even parsed. Only POSTs are stored: anything
-   else gets 405 and leaves no row (there is no body to keep, and crawlers
-   would fill the log). Bodies larger than Django's
-   ``DATA_UPLOAD_MAX_MEMORY_SIZE`` get 413 without a row (a real IPN is a
-   few kilobytes).
-2. **Parse** with :func:`okpay_gateway.provider.ipn.parse_ipn`. A body that is
-   not a readable IPN becomes ``MALFORMED`` with a ``malformed`` flag: 400.
+1. **Read and parse, then store** (:mod:`okpay_gateway.ipn_log`). Only POSTs
+   are read: anything else gets 405 and leaves no row. The body is read up to
+   ``OKPAY_GATEWAY["IPN_MAX_BODY_BYTES"]`` (64 KiB by default) and parsed with
+   :func:`okpay_gateway.provider.ipn.parse_ipn` *before* the first write, so
+   one ``INSERT`` stores the exact body bytes, the content type, the request
+   headers (``Cookie``, ``Authorization`` and anything that looks like a
+   credential dropped), ``REMOTE_ADDR``, the channel and the parsed fields.
+   A body that is not a readable IPN is stored ``MALFORMED`` with a
+   ``malformed`` flag and answered 400; one over the cap is stored
+   ``TOO_LARGE`` (first KiB only, a ``too_large`` flag) and answered 413.
+   The row is committed before anything else happens to the message.
+2. **Repeats.** A request identical to a stored one (same channel, content
+   type and bytes) adds no row: the stored row's ``hit_count`` and
+   ``last_seen_at`` move, and the answer is the stored row's. A stored row
+   waiting for verification (``RETRY``) or one that ``FAILED`` is taken up
+   again by the repeat (compare-and-set on its state, so only one runner);
+   one still in flight (``RECEIVED``) is answered 503.
 3. **Verify** by posting the stored bytes back to the *configured*
    ``verify_url`` (never a URL from the message) through
    :func:`okpay_gateway.clients.http_session` with (connect, verify) timeouts.
@@ -29,36 +38,49 @@ standalone view (``okpay_gateway.views.ipn_view``) and the Saleor plugin's
      verified. ``okpay_reverify`` runs it from cron; the renewals scheduler
      calls it on every tick as well. ``OKPAY_GATEWAY["REVERIFY_DELAYS"]``
      (seconds after the 1st, 2nd, ... failure; the last repeats) and
-     ``["REVERIFY_MAX_ATTEMPTS"]`` (then the row is FAILED) tune it.
+     ``["REVERIFY_MAX_ATTEMPTS"]`` (then the row is FAILED) tune it. A row
+     left ``RECEIVED`` by a crash is picked up by :func:`reverify_due` too.
+
+   A trusted answer is not written on its own: it is saved with the outcome
+   in the one transaction of step 6.
 4. **Check** (each failure a flag on the row, state ``FLAGGED``, 200, signal
    ``notification_flagged``): the receiver is our wallet (``receiver_mismatch``),
    ``ok_ipn_test`` outside sandbox (``test_in_live_mode``), currency and
    amount against the stored payment or contract (``currency_mismatch``,
    ``amount_mismatch``), echoed fee payer (``fee_payer_mismatch``), the
    agreement ID against the one we know (``contract_mismatch``), closed
-   contracts (``contract_closed``), unknown contracts (``unknown_contract``).
-5. **Deduplicate in the database.** In one ``transaction.atomic()`` that also
-   makes the state changes, ``ProcessedEvent`` rows are inserted for
+   contracts (``contract_closed``), unknown contracts (``unknown_contract``),
+   and **TEST against live records** (``test_on_live_record``): a TEST
+   message (verify answered TEST, or ``ok_ipn_test=1``) only ever changes
+   contracts it recorded itself (``Contract.is_test``), never an agreement
+   the shop asked for or a live grant, and never completes a payment that
+   is not on a TEST contract. A VERIFIED grant of a TEST contract makes it live.
+5. **Deduplicate in the database.** In the one ``transaction.atomic()`` that
+   also makes the state changes, the ``ProcessedEvent`` keys
    ``ipn:<ok_ipn_id>`` and ``txn:<ok_txn_id>:<status>`` (payments) or
-   ``contract:<ok_p_id>:<event>:<status>`` (access events). The unique
-   constraint decides between concurrent deliveries: the loser's savepoint
-   rolls back and its row becomes ``DUPLICATE`` (200). A flagged message
-   consumes no key, so reprocessing it after the data is fixed applies it.
+   ``contract:<ok_p_id>:<event>:<status>`` (access events) are inserted in
+   one statement (``ON CONFLICT DO NOTHING RETURNING``). The unique
+   constraint decides between concurrent deliveries: a key owned by another
+   row rolls the transaction back and the row becomes ``DUPLICATE`` (200). A
+   flagged message consumes no key, so reprocessing it after the data is
+   fixed applies it.
 6. **Dispatch** through :data:`HANDLERS`, keyed by (``ok_p_event``,
    ``ok_p_status``) for agreements and (``"txn"``, ``ok_txn_status``) for plain
    payments. Unknown kinds are ``IGNORED`` (200) with an ``unhandled_kind``
    note. Out-of-order delivery converges: a ``payment`` (or ``access_denied``)
-   event for a pending contract activates it first.
+   event for a pending contract activates it first. A ``payment`` event reads
+   its payment and contract in one locked query.
 7. **Unexpected errors**: state ``FAILED``, the traceback in ``error``, logged
    at ERROR with ``okpay_notification_id``, answer 500 so OKPAY redelivers.
 8. **Signals** after commit: ``contract_granted``, ``contract_closed`` (from
    :mod:`okpay_gateway.contracts`), ``payment_completed`` (from
    :mod:`okpay_gateway.payments`), ``notification_flagged`` (states FLAGGED,
-   INVALID, MALFORMED) and ``notification_processed`` (state PROCESSED). After
-   a grant commits, :func:`okpay_gateway.payments.charge_waiting_payments`
-   charges what waited for the agreement (after a close it declines them,
-   ``contract_inactive``); its errors are logged, never turned into a 500
-   (the IPN is applied; a redelivery would only be a duplicate).
+   INVALID, MALFORMED, TOO_LARGE) and ``notification_processed`` (state
+   PROCESSED). After a grant commits,
+   :func:`okpay_gateway.payments.charge_waiting_payments` charges what waited
+   for the agreement (after a close it declines them, ``contract_inactive``);
+   its errors are logged, never turned into a 500 (the IPN is applied; a
+   redelivery would only be a duplicate).
 
 ``IGNORED`` rows may carry explanatory entries in ``flags`` (``pending``,
 ``not_completed``, ``unhandled_kind``); only the state says whether a row
@@ -69,7 +91,6 @@ The admin's actions call :func:`reprocess` and :func:`reverify`.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import traceback
 from collections.abc import Callable, Iterable
@@ -77,14 +98,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils import timezone
 
-from okpay_gateway import clients, conf, contracts, signals
+from okpay_gateway import clients, conf, contracts, ipn_log, signals
 from okpay_gateway.exceptions import InvalidTransition, MalformedNotification
+from okpay_gateway.ipn_log import storable
 from okpay_gateway.models import (
     Contract,
     ContractStatus,
@@ -92,33 +113,21 @@ from okpay_gateway.models import (
     NotificationState,
     Payment,
     ProcessedEvent,
-    VerificationResult,
 )
+from okpay_gateway.models import VerificationState as VerificationResult
 from okpay_gateway.provider import ipn
-from okpay_gateway.provider.fees import FeePayer as LinkFeePayer
+from okpay_gateway.provider.fees import OkFees as LinkFeePayer
 from okpay_gateway.provider.settings import OkPaySettings
 
 logger = logging.getLogger(__name__)
-
-# Header names containing any of these are never stored.
-_SECRET_HEADER_WORDS = (
-    "cookie",
-    "authorization",
-    "token",
-    "secret",
-    "password",
-    "api-key",
-    "apikey",
-)
-MAX_HEADER_VALUE_LENGTH = 1024
-MAX_STORED_HEADERS = 60
 
 # Re-verification back-off (seconds after the n-th failed attempt; the last
 # value repeats). OKPAY itself redelivers too, so this only has to bridge an
 # outage of the verify endpoint.
 DEFAULT_REVERIFY_DELAYS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200)
 DEFAULT_REVERIFY_MAX_ATTEMPTS = 20
-# How long reverify_due keeps a claimed row away from other workers.
+# How long reverify_due keeps a claimed row away from other workers, and how
+# long a row may sit RECEIVED before it counts as abandoned by a crash.
 REVERIFY_LEASE = timedelta(minutes=5)
 
 _HTTP_STATUS = {
@@ -128,15 +137,22 @@ _HTTP_STATUS = {
     NotificationState.FLAGGED: 200,
     NotificationState.INVALID: 200,
     NotificationState.MALFORMED: 400,
+    NotificationState.TOO_LARGE: 413,
     NotificationState.RETRY: 503,
     NotificationState.FAILED: 500,
-    NotificationState.RECEIVED: 500,
+    # Only a repeat sees this: the first arrival is still being handled.
+    NotificationState.RECEIVED: 503,
 }
 _FLAGGED_STATES = (
     NotificationState.FLAGGED,
     NotificationState.INVALID,
     NotificationState.MALFORMED,
+    NotificationState.TOO_LARGE,
 )
+# States a repeat of the same request takes up again.
+_RERUN_STATES = (NotificationState.RETRY, NotificationState.FAILED)
+# States the admin's actions leave alone: applied, or nothing to apply.
+_FINAL_STATES = (NotificationState.PROCESSED, NotificationState.TOO_LARGE)
 _VERIFICATION = {
     ipn.VerificationResult.VERIFIED: VerificationResult.VERIFIED,
     ipn.VerificationResult.TEST: VerificationResult.TEST,
@@ -148,15 +164,13 @@ _CLOSE_STATUS = {
     ipn.PreapprovedStatus.CANCELED: ContractStatus.CANCELED,
     ipn.PreapprovedStatus.EXPIRED: ContractStatus.EXPIRED,
 }
-
-
-def storable(text: str) -> str:
-    """``text`` without NUL characters, which PostgreSQL text and JSON refuse.
-
-    Everything copied from a message or a request into a row passes through
-    here: a hostile body must not be able to make the row unsavable.
-    """
-    return text.replace("\x00", "\ufffd")
+_VERIFY_FIELDS = [
+    "verify_attempts",
+    "verification",
+    "verification_answer",
+    "verified_at",
+    "next_verify_at",
+]
 
 
 def flag(code: str, message: str) -> dict[str, str]:
@@ -164,43 +178,106 @@ def flag(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": storable(message)}
 
 
-# --- 1. storing ------------------------------------------------------------------
+# --- 1./2. reading, parsing, storing -----------------------------------------------
 
 
-def _selected_headers(request: HttpRequest) -> dict[str, str]:
-    kept: dict[str, str] = {}
-    for name, value in request.headers.items():
-        lowered = name.lower()
-        if any(word in lowered for word in _SECRET_HEADER_WORDS):
-            continue
-        if len(kept) >= MAX_STORED_HEADERS:
-            break
-        kept[storable(name)] = storable(str(value)[:MAX_HEADER_VALUE_LENGTH])
-    return kept
+def _copy_fields(notification: Notification, message: ipn.IpnMessage) -> None:
+    notification.ipn_id = message.ipn_id
+    notification.txn_id = message.txn_id
+    notification.txn_status = str(message.txn_status or "")
+    notification.event = str(message.event or "")
+    notification.contract_okpay_id = message.contract_id
+    notification.invoice = storable(message.invoice or "")[:127]
+    notification.is_test = message.is_test
 
 
-def _remote_addr(request: HttpRequest) -> str | None:
-    value = (request.META.get("REMOTE_ADDR") or "").strip()
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
-def store_notification(request: HttpRequest, *, channel: str = "") -> Notification:
-    """Commit the request as a ``Notification`` row, byte for byte, before anything else.
-
-    Raises ``RequestDataTooBig`` for bodies Django refuses to read.
-    """
-    body = bytes(request.body)
-    return Notification.objects.create(
-        body=body,
-        content_type=storable(str(request.META.get("CONTENT_TYPE", "")))[:255],
-        headers=_selected_headers(request),
-        remote_addr=_remote_addr(request),
-        received_at=timezone.now(),
-        channel=(channel or "")[:100],
+def _reject(notification: Notification, code: str, text: str, now: datetime) -> None:
+    notification.state = (
+        NotificationState.TOO_LARGE
+        if code == "too_large"
+        else NotificationState.MALFORMED
     )
+    notification.flags = [flag(code, text)]
+    notification.processed_at = now
+
+
+def _parse_into(
+    notification: Notification, received: ipn_log.Received, now: datetime
+) -> ipn.IpnMessage | None:
+    """Parse the request into the unsaved row; None (row rejected) when unusable."""
+    if received.oversized:
+        _reject(
+            notification,
+            "too_large",
+            f"body of {received.body_length} bytes is over the "
+            f"{ipn_log.max_body_bytes()}-byte cap; its first "
+            f"{len(received.body)} bytes are kept",
+            now,
+        )
+        return None
+    try:
+        message = ipn.parse_ipn(
+            received.body, content_type=received.content_type or None
+        )
+    except MalformedNotification as exc:
+        _reject(notification, "malformed", str(exc), now)
+        return None
+    _copy_fields(notification, message)
+    return message
+
+
+def _parse_stored(notification: Notification) -> ipn.IpnMessage | None:
+    """Parse a stored row again (admin actions, re-verification)."""
+    try:
+        message = ipn.parse_ipn(
+            bytes(notification.body), content_type=notification.content_type or None
+        )
+    except MalformedNotification as exc:
+        _reject(notification, "malformed", str(exc), timezone.now())
+        notification.save(update_fields=["state", "flags", "processed_at"])
+        _announce_rejected(notification)
+        return None
+    _copy_fields(notification, message)
+    return message
+
+
+def _announce_rejected(notification: Notification) -> None:
+    _send_flagged_on_commit(notification)
+    logger.warning(
+        "OKPAY IPN %s %s: %s",
+        notification.pk,
+        notification.state,
+        notification.flags[0]["message"],
+        extra={"okpay_notification_id": notification.pk},
+    )
+
+
+def store_notification(
+    request: HttpRequest, *, channel: str = ""
+) -> tuple[Notification, ipn.IpnMessage | None, bool]:
+    """Read, parse and store ``request`` in one INSERT.
+
+    Returns the row, the parsed message (None when the body is malformed or
+    too large) and whether the row is new; for a repeat of a stored request
+    the stored row comes back with its counter moved.
+    """
+    now = timezone.now()
+    received = ipn_log.read_request(request)
+    row = ipn_log.new_row(received, channel=channel, now=now)
+    message = _parse_into(row, received, now)
+    if ipn_log.insert(row):
+        if message is None:
+            _announce_rejected(row)
+        return row, message, True
+    stored = ipn_log.record_repeat(str(row.fingerprint), now)
+    if stored is not None:
+        return stored, message, False
+    # Pruned between our INSERT and the look-up: store this arrival after all.
+    if not ipn_log.insert(row):
+        raise DatabaseError("the stored IPN row vanished and reappeared; retry")
+    if message is None:
+        _announce_rejected(row)
+    return row, message, True
 
 
 # --- the HTTP face ------------------------------------------------------------------
@@ -229,21 +306,50 @@ def handle_ipn_request(
     """
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    try:
-        notification = store_notification(request, channel=channel)
-    except RequestDataTooBig:
-        logger.warning(
-            "OKPAY IPN refused: body larger than DATA_UPLOAD_MAX_MEMORY_SIZE"
-        )
-        return HttpResponse("too large", status=413, content_type="text/plain")
+    notification, message, fresh = store_notification(request, channel=channel)
+    if not fresh:
+        return _repeat(notification, message, okpay_settings)
+    if message is None:
+        return response_for(notification)
+    return _process(notification, message, okpay_settings, force_verify=True)
+
+
+def _repeat(
+    notification: Notification,
+    message: ipn.IpnMessage | None,
+    okpay_settings: OkPaySettings | None,
+) -> HttpResponse:
+    if (
+        message is not None
+        and notification.state in _RERUN_STATES
+        and _take_up(notification)
+    ):
+        return _process(notification, message, okpay_settings, force_verify=False)
+    logger.info(
+        "OKPAY IPN %s arrived again (%s times, %s)",
+        notification.pk,
+        notification.hit_count,
+        notification.state,
+        extra={"okpay_notification_id": notification.pk},
+    )
+    return response_for(notification)
+
+
+def _process(
+    notification: Notification,
+    message: ipn.IpnMessage,
+    okpay_settings: OkPaySettings | None,
+    *,
+    force_verify: bool,
+) -> HttpResponse:
     try:
         if okpay_settings is None:
-            okpay_settings = settings_for_channel(channel)
+            okpay_settings = settings_for_channel(notification.channel)
     except Exception as exc:
         # Any settings problem must still leave the stored row explained.
         _record_failure(notification, exc)
         return response_for(notification)
-    _run(notification, okpay_settings, force_verify=True)
+    _run(notification, okpay_settings, message, force_verify=force_verify)
     return response_for(notification)
 
 
@@ -254,16 +360,21 @@ def settings_for_channel(channel: str = "") -> OkPaySettings:
     return payments.settings_for_channel(channel)
 
 
-# --- the run: parse, verify, apply, with failures recorded ---------------------------
+# --- the run: verify, apply, with failures recorded ---------------------------------
 
 
 def _run(
-    notification: Notification, okpay_settings: OkPaySettings, *, force_verify: bool
+    notification: Notification,
+    okpay_settings: OkPaySettings,
+    message: ipn.IpnMessage | None = None,
+    *,
+    force_verify: bool,
 ) -> Notification:
     try:
-        message = _parse(notification)
         if message is None:
-            return notification
+            message = _parse_stored(notification)
+            if message is None:
+                return notification
         must_verify = force_verify or not _already_trusted(notification, okpay_settings)
         if must_verify and not _verify(notification, okpay_settings):
             return notification
@@ -288,7 +399,9 @@ def _record_failure(notification: Notification, exc: BaseException) -> None:
         },
     )
     try:
-        notification.save(update_fields=["state", "error", "processed_at"])
+        notification.save(
+            update_fields=["state", "error", "processed_at", *_VERIFY_FIELDS]
+        )
     except DatabaseError:
         logger.exception(
             "OKPAY IPN %s: the failure could not be recorded",
@@ -304,52 +417,6 @@ def _send_flagged_on_commit(notification: Notification) -> None:
             sender=Notification, notification=notification, flags=flags
         )
     )
-
-
-# --- 2. parsing ------------------------------------------------------------------
-
-
-def _copy_fields(notification: Notification, message: ipn.IpnMessage) -> None:
-    notification.ipn_id = message.ipn_id
-    notification.txn_id = message.txn_id
-    notification.txn_status = str(message.txn_status or "")
-    notification.event = str(message.event or "")
-    notification.contract_okpay_id = message.contract_id
-    notification.invoice = storable(message.invoice or "")[:127]
-    notification.is_test = message.is_test
-
-
-def _parse(notification: Notification) -> ipn.IpnMessage | None:
-    try:
-        message = ipn.parse_ipn(
-            bytes(notification.body), content_type=notification.content_type or None
-        )
-    except MalformedNotification as exc:
-        notification.state = NotificationState.MALFORMED
-        notification.flags = [flag("malformed", str(exc))]
-        notification.processed_at = timezone.now()
-        notification.save(update_fields=["state", "flags", "processed_at"])
-        _send_flagged_on_commit(notification)
-        logger.warning(
-            "OKPAY IPN %s malformed: %s",
-            notification.pk,
-            exc,
-            extra={"okpay_notification_id": notification.pk},
-        )
-        return None
-    _copy_fields(notification, message)
-    notification.save(
-        update_fields=[
-            "ipn_id",
-            "txn_id",
-            "txn_status",
-            "event",
-            "contract_okpay_id",
-            "invoice",
-            "is_test",
-        ]
-    )
-    return message
 
 
 # --- 3. verifying ------------------------------------------------------------------
@@ -379,7 +446,11 @@ def _max_attempts() -> int:
 
 
 def _verify(notification: Notification, okpay_settings: OkPaySettings) -> bool:
-    """Post the body back; True when the row may be applied (state saved either way)."""
+    """Post the body back; True when the row may be applied.
+
+    A trusted answer is only set on the instance (the apply step saves it with
+    the outcome); any other answer is saved here.
+    """
     outcome = ipn.verify_ipn(
         bytes(notification.body),
         verify_url=okpay_settings.verify_url,
@@ -395,11 +466,9 @@ def _verify(notification: Notification, okpay_settings: OkPaySettings) -> bool:
     if outcome.result is not ipn.VerificationResult.UNVERIFIABLE:
         said = outcome.answer
     notification.verification_answer = storable(said)[:255]
-    fields = ["verify_attempts", "verification", "verification_answer"]
     if _is_trusted(notification.verification, okpay_settings):
         notification.verified_at = now
         notification.next_verify_at = None
-        notification.save(update_fields=[*fields, "verified_at", "next_verify_at"])
         return True
     extra = {
         "okpay_notification_id": notification.pk,
@@ -430,7 +499,7 @@ def _verify(notification: Notification, okpay_settings: OkPaySettings) -> bool:
                 extra=extra,
             )
         notification.save(
-            update_fields=[*fields, "state", "error", "next_verify_at", "processed_at"]
+            update_fields=[*_VERIFY_FIELDS, "state", "error", "processed_at"]
         )
         return False
     if outcome.result is ipn.VerificationResult.TEST:
@@ -448,9 +517,7 @@ def _verify(notification: Notification, okpay_settings: OkPaySettings) -> bool:
     notification.state = NotificationState.INVALID
     notification.next_verify_at = None
     notification.processed_at = now
-    notification.save(
-        update_fields=[*fields, "state", "flags", "next_verify_at", "processed_at"]
-    )
+    notification.save(update_fields=[*_VERIFY_FIELDS, "state", "flags", "processed_at"])
     _send_flagged_on_commit(notification)
     logger.warning(
         "OKPAY IPN %s rejected: %s",
@@ -519,7 +586,7 @@ def _message_flags(
 
 
 class _Rejected(Exception):
-    """A handler's check failed: roll back its savepoint (keys included), flag the row.
+    """A handler's check failed: roll back its transaction (keys included), flag the row.
 
     Control flow inside this module only, so it does not derive from
     OkPayError (house style §4.5 rule 6); it never leaves :func:`_apply`.
@@ -550,6 +617,14 @@ class _Context:
     okpay_settings: OkPaySettings
     now: datetime
 
+    @property
+    def is_test(self) -> bool:
+        """A simulator/sandbox message: TEST answer, or ``ok_ipn_test=1``."""
+        return (
+            self.notification.verification == VerificationResult.TEST
+            or self.message.is_test
+        )
+
 
 def kind_of(message: ipn.IpnMessage) -> tuple[str, str]:
     """The :data:`HANDLERS` key of a message."""
@@ -576,21 +651,100 @@ def dedupe_keys(message: ipn.IpnMessage) -> list[str]:
     return keys
 
 
-def _claim_keys(notification: Notification, keys: Iterable[str]) -> None:
-    """Insert the keys; raise _Duplicate when another row already owns one."""
+def _inserts_returning() -> bool:
+    # INSERT ... ON CONFLICT DO NOTHING RETURNING: PostgreSQL, SQLite >= 3.35.
+    return connection.vendor in ("postgresql", "sqlite") and bool(
+        connection.features.can_return_columns_from_insert
+    )
+
+
+def _insert_keys(notification: Notification, keys: list[str]) -> set[str]:
+    """Insert the keys in one statement; the ones this call inserted."""
+    meta = ProcessedEvent._meta
+    quote = connection.ops.quote_name
+    columns = [meta.get_field(name).column for name in ("key", "notification")]
+    created = meta.get_field("created_at")
+    at = created.get_db_prep_save(timezone.now(), connection)
+    rows = ", ".join(["(%s, %s, %s)"] * len(keys))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} "
+        f"({quote(columns[0])}, {quote(columns[1])}, {quote(created.column)}) "
+        f"VALUES {rows} ON CONFLICT ({quote(columns[0])}) DO NOTHING "
+        f"RETURNING {quote(columns[0])}"
+    )
+    params: list[object] = []
+    for key in keys:
+        params += [key, notification.pk, at]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _insert_keys_one_by_one(notification: Notification, keys: list[str]) -> set[str]:
+    inserted: set[str] = set()
     for key in keys:
         try:
             with transaction.atomic():
                 ProcessedEvent.objects.create(key=key, notification=notification)
         except IntegrityError:
-            owner = (
-                ProcessedEvent.objects.filter(key=key)
-                .values_list("notification_id", flat=True)
-                .first()
+            continue
+        inserted.add(key)
+    return inserted
+
+
+def _claim_keys(notification: Notification, keys: Iterable[str]) -> None:
+    """Insert the keys; raise _Duplicate when another row already owns one."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return
+    insert = _insert_keys if _inserts_returning() else _insert_keys_one_by_one
+    taken = set(wanted) - insert(notification, wanted)
+    if not taken:
+        return
+    owners = ProcessedEvent.objects.filter(key__in=taken).values_list(
+        "key", "notification_id"
+    )
+    for key, owner in owners:
+        # A row re-run by reprocess() already owns its own keys.
+        if owner != notification.pk:
+            raise _Duplicate(key)
+
+
+def _finish(notification: Notification, outcome: _Outcome, ctx: _Context) -> None:
+    """Save the verification and the outcome in one UPDATE; queue the signals."""
+    notification.state = outcome.state
+    notification.flags = outcome.flags
+    notification.error = ""
+    notification.processed_at = ctx.now
+    notification.save(
+        update_fields=["state", "flags", "error", "processed_at", *_VERIFY_FIELDS]
+    )
+    for callback in outcome.after_commit:
+        transaction.on_commit(callback)
+    extra = {
+        "okpay_notification_id": notification.pk,
+        "okpay_txn_id": ctx.message.txn_id,
+    }
+    if notification.state in _FLAGGED_STATES:
+        _send_flagged_on_commit(notification)
+        logger.warning(
+            "OKPAY IPN %s flagged: %s",
+            notification.pk,
+            ", ".join(notification.flag_codes),
+            extra=extra,
+        )
+    elif notification.state == NotificationState.PROCESSED:
+        transaction.on_commit(
+            lambda: signals.notification_processed.send(
+                sender=Notification, notification=notification
             )
-            # A row re-run by reprocess() already owns its own keys.
-            if owner != notification.pk:
-                raise _Duplicate(key) from None
+        )
+        logger.info(
+            "OKPAY IPN %s processed (%s/%s)",
+            notification.pk,
+            *kind_of(ctx.message),
+            extra=extra,
+        )
 
 
 def _apply(
@@ -599,59 +753,38 @@ def _apply(
     ctx = _Context(notification, message, okpay_settings, timezone.now())
     kind = kind_of(message)
     handler = HANDLERS.get(kind)
-    outcome = _Outcome()
-    extra = {"okpay_notification_id": notification.pk, "okpay_txn_id": message.txn_id}
-    with transaction.atomic():
-        message_flags = _message_flags(message, okpay_settings)
-        if message_flags:
-            outcome = _Outcome(NotificationState.FLAGGED, message_flags)
-        elif handler is None:
-            outcome = _Outcome(
-                NotificationState.IGNORED,
-                [flag("unhandled_kind", f"nothing to do for {kind[0]}/{kind[1]}")],
-            )
-            logger.warning(
-                "OKPAY IPN %s: unhandled kind %s", notification.pk, kind, extra=extra
-            )
-        else:
-            try:
-                with transaction.atomic():
-                    _claim_keys(notification, dedupe_keys(message))
-                    outcome = handler(ctx)
-            except _Duplicate as dup:
-                outcome = _Outcome(NotificationState.DUPLICATE)
-                logger.info(
-                    "OKPAY IPN %s is a duplicate (%s)",
-                    notification.pk,
-                    dup.key,
-                    extra=extra,
-                )
-            except _Rejected as rejected:
-                outcome = _Outcome(NotificationState.FLAGGED, rejected.flags)
-        notification.state = outcome.state
-        notification.flags = outcome.flags
-        notification.error = ""
-        notification.processed_at = ctx.now
-        notification.save(update_fields=["state", "flags", "error", "processed_at"])
-        for callback in outcome.after_commit:
-            transaction.on_commit(callback)
-        if notification.state in _FLAGGED_STATES:
-            _send_flagged_on_commit(notification)
-            logger.warning(
-                "OKPAY IPN %s flagged: %s",
-                notification.pk,
-                ", ".join(notification.flag_codes),
-                extra=extra,
-            )
-        elif notification.state == NotificationState.PROCESSED:
-            transaction.on_commit(
-                lambda: signals.notification_processed.send(
-                    sender=Notification, notification=notification
-                )
-            )
+    message_flags = _message_flags(message, okpay_settings)
+    if message_flags:
+        outcome = _Outcome(NotificationState.FLAGGED, message_flags)
+    elif handler is None:
+        outcome = _Outcome(
+            NotificationState.IGNORED,
+            [flag("unhandled_kind", f"nothing to do for {kind[0]}/{kind[1]}")],
+        )
+        logger.warning(
+            "OKPAY IPN %s: unhandled kind %s",
+            notification.pk,
+            kind,
+            extra={"okpay_notification_id": notification.pk},
+        )
+    else:
+        try:
+            with transaction.atomic():
+                _claim_keys(notification, dedupe_keys(message))
+                _finish(notification, handler(ctx), ctx)
+            return
+        except _Duplicate as dup:
+            outcome = _Outcome(NotificationState.DUPLICATE)
             logger.info(
-                "OKPAY IPN %s processed (%s/%s)", notification.pk, *kind, extra=extra
+                "OKPAY IPN %s is a duplicate (%s)",
+                notification.pk,
+                dup.key,
+                extra={"okpay_notification_id": notification.pk},
             )
+        except _Rejected as rejected:
+            outcome = _Outcome(NotificationState.FLAGGED, rejected.flags)
+    with transaction.atomic():
+        _finish(notification, outcome, ctx)
 
 
 # --- handlers ------------------------------------------------------------------------
@@ -768,6 +901,7 @@ def _create_contract(ctx: _Context) -> Contract:
         fee_payer=fee_payer or "merchant",
         status=ContractStatus.PENDING,
         invoice=storable(message.invoice or f"okpay-{message.contract_id}")[:127],
+        is_test=ctx.is_test,
     )
     logger.warning(
         "OKPAY agreement %s was unknown; recorded as contract %s",
@@ -803,14 +937,45 @@ def _charge_waiting_later(contract: Contract, ctx: _Context) -> Callable[[], Non
 
 
 def _grant(ctx: _Context, contract: Contract, outcome: _Outcome) -> None:
+    """Grant a contract the handler read with a row lock in this transaction."""
     try:
         granted = contracts.grant_contract(
-            contract, _grant_details(ctx.message), now=ctx.now
+            contract, _grant_details(ctx.message), now=ctx.now, locked=True
         )
     except InvalidTransition as exc:
         raise _Rejected(_transition_flag(contract, exc)) from None
+    if contract.is_test and not ctx.is_test:
+        # OKPAY itself vouches for this agreement now: from here on it is live.
+        Contract.objects.filter(pk=contract.pk).update(is_test=False)
+        contract.is_test = False
     if granted:
         outcome.after_commit.append(_charge_waiting_later(contract, ctx))
+
+
+def _test_problems(
+    ctx: _Context, contract: Contract | None, payment: Payment | None = None
+) -> list[dict[str, str]]:
+    """Why a TEST message may not touch these records (empty for live messages)."""
+    if not ctx.is_test:
+        return []
+    if contract is not None and not contract.is_test:
+        return [
+            flag(
+                "test_on_live_record",
+                f"a TEST IPN may not change agreement "
+                f"{contract.okpay_id or contract.invoice}: it was not recorded "
+                f"from a TEST message",
+            )
+        ]
+    if contract is None and payment is not None:
+        return [
+            flag(
+                "test_on_live_record",
+                f"a TEST IPN may not complete payment {payment.invoice}: it is not "
+                f"on a TEST agreement",
+            )
+        ]
+    return []
 
 
 def _on_access_granted(ctx: _Context) -> _Outcome:
@@ -821,7 +986,7 @@ def _on_access_granted(ctx: _Context) -> _Outcome:
     )
     if contract is None:
         contract = _create_contract(ctx)
-    problems = _contract_problems(message, contract)
+    problems = _contract_problems(message, contract) + _test_problems(ctx, contract)
     if problems:
         raise _Rejected(*problems)
     if contracts.is_closed(contract.status):
@@ -846,7 +1011,7 @@ def _on_access_denied(ctx: _Context) -> _Outcome:
                 f"no contract for ok_p_id={contract_id} or ok_invoice={message.invoice!r}",
             )
         )
-    problems = _contract_problems(message, contract)
+    problems = _contract_problems(message, contract) + _test_problems(ctx, contract)
     if problems:
         raise _Rejected(*problems)
     outcome = _Outcome()
@@ -857,13 +1022,19 @@ def _on_access_denied(ctx: _Context) -> _Outcome:
     if contract.status == ContractStatus.PENDING and status != ContractStatus.FAILED:
         # Revoked or expired means it was active at OKPAY: the grant IPN is
         # late. Grant first so the end state matches in-order delivery.
-        contracts.grant_contract(contract, _grant_details(message), now=ctx.now)
+        contracts.grant_contract(
+            contract, _grant_details(message), now=ctx.now, locked=True
+        )
     elif contract.okpay_id is None:
         contract.okpay_id = contract_id
         contract.save(update_fields=["okpay_id", "updated_at"])
     try:
         closed = contracts.close_contract(
-            contract, status, contracts.PROVIDER_CLOSE_REASONS[status], now=ctx.now
+            contract,
+            status,
+            contracts.PROVIDER_CLOSE_REASONS[status],
+            now=ctx.now,
+            locked=True,
         )
     except InvalidTransition as exc:
         raise _Rejected(_transition_flag(contract, exc)) from None
@@ -904,7 +1075,31 @@ def _payment_problems(
 def _locked_payment(invoice: str | None) -> Payment | None:
     if not invoice:
         return None
-    return Payment.objects.select_for_update().filter(invoice=storable(invoice)).first()
+    # The invoice is unique: no ORDER BY to build.
+    found = (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("contract")
+        .filter(invoice=storable(invoice))
+        .order_by()
+    )
+    return next(iter(found), None)
+
+
+def _locked_payment_of(invoice: str | None, contract_id: int) -> Payment | None:
+    """The payment with ``invoice`` on agreement ``contract_id``, both rows locked.
+
+    The usual case of a ``payment`` IPN in one query: the shop charged its own
+    contract and OKPAY reports it.
+    """
+    if not invoice:
+        return None
+    found = (
+        Payment.objects.select_for_update(of=("self", "contract"))
+        .select_related("contract")
+        .filter(invoice=storable(invoice), contract__okpay_id=contract_id)
+        .order_by()
+    )
+    return next(iter(found), None)
 
 
 def _not_completed_note(message: ipn.IpnMessage) -> dict[str, str]:
@@ -930,6 +1125,7 @@ def _complete(
             currency=message.currency,
             fee=message.fee,
             contract=contract,
+            payment=payment,
         )
     if completed is None:
         outcome.state = NotificationState.FLAGGED
@@ -947,11 +1143,15 @@ def _on_contract_payment(ctx: _Context) -> _Outcome:
     contract_id = _require_contract_id(message)
     if message.txn_id is None:
         raise _Rejected(flag("missing_txn_id", "payment event without ok_txn_id"))
-    payment = _locked_payment(message.invoice)
-    contract = contracts.find_contract(okpay_id=contract_id, lock=True)
-    if contract is None and payment is not None and payment.contract_id is not None:
-        contract = Contract.objects.select_for_update().get(pk=payment.contract_id)
-    problems: list[dict[str, str]] = []
+    payment = _locked_payment_of(message.invoice, contract_id)
+    if payment is not None:
+        contract = payment.contract
+    else:
+        payment = _locked_payment(message.invoice)
+        contract = contracts.find_contract(okpay_id=contract_id, lock=True)
+        if contract is None and payment is not None and payment.contract_id:
+            contract = Contract.objects.select_for_update().get(pk=payment.contract_id)
+    problems = _test_problems(ctx, contract, payment)
     if contract is not None:
         problems += _contract_problems(message, contract)
     if payment is not None:
@@ -989,7 +1189,8 @@ def _on_plain_payment(ctx: _Context) -> _Outcome:
     message = ctx.message
     payment = _locked_payment(message.invoice)
     if payment is not None:
-        problems = _payment_problems(message, payment)
+        problems = _test_problems(ctx, payment.contract, payment)
+        problems += _payment_problems(message, payment)
         if problems:
             raise _Rejected(*problems)
     outcome = _Outcome()
@@ -1018,11 +1219,15 @@ HANDLERS: dict[tuple[str, str], _Handler] = {
 # --- 9. admin actions and the scheduler ----------------------------------------------
 
 
-def _reset(notification: Notification) -> None:
-    notification.flags = []
-    notification.error = ""
-    notification.state = NotificationState.RECEIVED
-    notification.save(update_fields=["flags", "error", "state"])
+def _take_up(notification: Notification) -> bool:
+    """Claim a stored row for another run; False when someone else was first."""
+    return ipn_log.claim(
+        notification,
+        from_state=notification.state,
+        state=NotificationState.RECEIVED,
+        flags=[],
+        error="",
+    )
 
 
 def reprocess(
@@ -1031,13 +1236,16 @@ def reprocess(
     """Run a stored row through the pipeline again (admin action).
 
     The postback is skipped when the row is already trusted (VERIFIED, or TEST
-    where allowed). A PROCESSED row is returned unchanged. Keys the row
-    already owns do not make it a duplicate of itself.
+    where allowed). A PROCESSED or TOO_LARGE row is returned unchanged, and so
+    is one another worker took up first. Keys the row already owns do not
+    make it a duplicate of itself.
     """
-    if notification.state == NotificationState.PROCESSED:
+    if notification.state in _FINAL_STATES:
         return notification
     okpay_settings = okpay_settings or settings_for_channel(notification.channel)
-    _reset(notification)
+    if not _take_up(notification):
+        notification.refresh_from_db()
+        return notification
     return _run(notification, okpay_settings, force_verify=False)
 
 
@@ -1047,12 +1255,15 @@ def reverify(
     """Ask OKPAY again whether a stored row is genuine, then apply it if so.
 
     For RETRY rows (and INVALID or FAILED ones after a configuration fix). A
-    PROCESSED row is returned unchanged.
+    PROCESSED or TOO_LARGE row is returned unchanged, and so is one another
+    worker took up first.
     """
-    if notification.state == NotificationState.PROCESSED:
+    if notification.state in _FINAL_STATES:
         return notification
     okpay_settings = okpay_settings or settings_for_channel(notification.channel)
-    _reset(notification)
+    if not _take_up(notification):
+        notification.refresh_from_db()
+        return notification
     return _run(notification, okpay_settings, force_verify=True)
 
 
@@ -1061,14 +1272,20 @@ def reverify_due(
 ) -> list[Notification]:
     """Re-verify (and apply) RETRY rows whose ``next_verify_at`` has come.
 
-    Rows are claimed with ``SKIP LOCKED`` where the database has it and moved
+    Rows left RECEIVED for longer than :data:`REVERIFY_LEASE` since they were
+    last seen (the process handling them died) are taken up as well. Rows are
+    claimed with ``SKIP LOCKED`` where the database has it and moved
     :data:`REVERIFY_LEASE` into the future, so parallel workers (cron, the
     renewals scheduler) never verify the same row at once. Returns the rows
     handled, with their new state.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        due = Notification.objects.filter(state=NotificationState.RETRY).filter(
+        waiting = Q(state=NotificationState.RETRY)
+        abandoned = Q(
+            state=NotificationState.RECEIVED, last_seen_at__lt=now - REVERIFY_LEASE
+        )
+        due = Notification.objects.filter(waiting | abandoned).filter(
             Q(next_verify_at__lte=now) | Q(next_verify_at__isnull=True)
         )
         due = due.order_by("next_verify_at", "pk")

@@ -20,6 +20,9 @@ payment_declined = Signal()
 payment_outcome_unknown = Signal()
 # kwargs: payment, amount
 payment_refunded = Signal()
+# sender: ConfigurationAlert class; kwargs: alert (OKPAY refused the shop's
+# wallet ID / API password; sent once per alert, not per failed call)
+configuration_failed = Signal()
 # kwargs: notification, flags
 notification_flagged = Signal()
 # kwargs: notification

@@ -9,6 +9,7 @@ When the server cannot be reached they skip locally and fail under
 from __future__ import annotations
 
 import os
+import signal
 import socket
 
 import pytest
@@ -33,6 +34,17 @@ def require_service(name: str, host: str, port: int) -> None:
     if IN_CI:
         pytest.fail(message + " (CI=true: services are required)")
     pytest.skip(message)
+
+
+def _interrupt_on_sigterm(signum, frame):
+    # Python's default for SIGTERM ends the process at once, so no fixture
+    # finalizer runs and servers the tests started (the demo) keep running.
+    # As KeyboardInterrupt, pytest stops and tears every fixture down.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
 
 
 def pytest_collection_modifyitems(config, items):

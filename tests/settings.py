@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "okpay_gateway",
     "okpay_gateway.host",
     "okpay_gateway.emulator",
+    "okpay_gateway.contrib.saleor_app",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +90,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # production configuration (a system check refuses it when DEBUG is off
 # outside tests).
 OKPAY_EMULATOR = {"IPN_RETRY_DELAYS": [0, 0, 0], "ALLOW_WITHOUT_DEBUG": True}
+
+# The Saleor App's tests mount its urls at this address (tests/saleor_app/urls.py).
+OKPAY_SALEOR_APP = {
+    "APP_URL": "http://testserver/okpay-app/",
+    "ALLOWED_SALEOR_URLS": ["http://127.0.0.1:*/graphql/"],
+    "SUPPORTED_CURRENCIES": ["USD"],
+}
 
 LOGGING = {
     "version": 1,

@@ -8,12 +8,16 @@ decided and why; state changes go through the engine and payments.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
+from okpay_gateway.admin_pages import ShowOnlyAdmin
 from okpay_gateway.models import (
     ChargeAttempt,
     RenewalDecision,
     RenewalRun,
     Subscription,
+    SubscriptionStatus,
 )
 
 
@@ -88,6 +92,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     )
     raw_id_fields = ("customer", "contract", "last_run")
     readonly_fields = (
+        "situation",
         "period_index",
         "consecutive_failures",
         "last_failed_at",
@@ -104,10 +109,59 @@ class SubscriptionAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "next_charge_at"
     inlines = (ChargeAttemptInline, DecisionInline)
+    actions = ("cancel_subscriptions",)
+
+    @admin.action(description="Cancel selected subscriptions")
+    def cancel_subscriptions(self, request, queryset) -> None:
+        from django.utils import timezone
+
+        from okpay_gateway.billing.engine import end_subscription
+        from okpay_gateway.billing.states import SubscriptionEvent
+
+        done = sum(
+            end_subscription(sub, SubscriptionEvent.CANCEL, "merchant", timezone.now())
+            for sub in queryset
+        )
+        self.message_user(request, f"{done} subscription(s) canceled.")
+
+    @admin.display(description="What now")
+    def situation(self, obj: Subscription) -> str:
+        """Why a subscription is on hold and what the merchant can do about it."""
+        if obj.status != SubscriptionStatus.SUSPENDED:
+            return "—"
+        from okpay_gateway.payments import decline_message
+
+        last = obj.charge_attempts.exclude(decline_code="").order_by("-pk").first()
+        reason = decline_message(last.decline_code) if last else "the charge failed"
+        ends = (
+            f"it is canceled on {obj.next_charge_at:%Y-%m-%d %H:%M} UTC"
+            if obj.next_charge_at
+            else "it stays suspended until someone acts"
+        )
+        contract_url = reverse(
+            "admin:okpay_gateway_contract_change", args=[obj.contract_id]
+        )
+        return format_html(
+            "<p><strong>Suspended</strong> since {} after {} failed renewal "
+            "charge(s); the last one: {}</p>"
+            "<p>No charge is attempted while suspended, and {}. Nothing resumes "
+            "it by itself.</p><p>What you can do: write to the customer "
+            "(<a href='mailto:{}'>{}</a>): with money in the wallet or a new "
+            "agreement they can subscribe again; check <a href='{}'>the "
+            "agreement</a>; or end it now with the list action "
+            "\u201cCancel selected subscriptions\u201d.</p>",
+            f"{obj.suspended_at:%Y-%m-%d %H:%M} UTC" if obj.suspended_at else "?",
+            obj.consecutive_failures,
+            reason,
+            ends,
+            obj.email,
+            obj.email or "no e-mail on file",
+            contract_url,
+        )
 
 
 @admin.register(ChargeAttempt)
-class ChargeAttemptAdmin(admin.ModelAdmin):
+class ChargeAttemptAdmin(ShowOnlyAdmin):
     list_display = (
         "invoice",
         "subscription",
@@ -135,7 +189,7 @@ class ChargeAttemptAdmin(admin.ModelAdmin):
 
 
 @admin.register(RenewalRun)
-class RenewalRunAdmin(admin.ModelAdmin):
+class RenewalRunAdmin(ShowOnlyAdmin):
     list_display = (
         "id",
         "as_of",
@@ -157,7 +211,7 @@ class RenewalRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(RenewalDecision)
-class RenewalDecisionAdmin(admin.ModelAdmin):
+class RenewalDecisionAdmin(ShowOnlyAdmin):
     list_display = (
         "decided_at",
         "subscription",

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=1,
         metavar="N",
-        help="worker threads charging at once (default 1)",
+        help="charges in flight at once (default 1)",
     )
     parser.add_argument(
         "--as-of",

@@ -54,8 +54,6 @@ __all__ = [
 ]
 
 TEMPLATE_DIR = "okpay_gateway/email"
-DEFAULT_REMINDER_DAYS = 3
-DEFAULT_EXPIRY_NOTICE_DAYS = 14
 
 _REASON_TEXT = {
     "dunning": "the renewal payment kept failing",
@@ -105,7 +103,7 @@ def _send(name: str, subscription: Subscription, context: Mapping[str, Any]) -> 
     )
     text = render_to_string(f"{TEMPLATE_DIR}/{name}.txt", full)
     html = render_to_string(f"{TEMPLATE_DIR}/{name}.html", full)
-    sender = conf.setting("EMAIL_FROM") or django_settings.DEFAULT_FROM_EMAIL
+    sender = conf.options().email_from or django_settings.DEFAULT_FROM_EMAIL
     message = EmailMultiAlternatives(subject, text, sender, [to])
     message.attach_alternative(html, "text/html")
     try:
@@ -166,7 +164,7 @@ def send_agreement_expiring(subscription: Subscription) -> bool:
         subscription,
         {
             "contract": subscription.contract,
-            "renew_url": conf.setting("AGREEMENT_RENEW_URL", ""),
+            "renew_url": conf.options().agreement_renew_url,
         },
     )
 
@@ -178,10 +176,8 @@ def send_due_notices(now: datetime) -> dict[str, int]:
     subscription for the expiry notice (``expiry_notice_sent_at``). Returns
     how many of each were sent.
     """
-    reminder_days = float(conf.setting("RENEWAL_REMINDER_DAYS", DEFAULT_REMINDER_DAYS))
-    notice_days = float(
-        conf.setting("AGREEMENT_EXPIRY_NOTICE_DAYS", DEFAULT_EXPIRY_NOTICE_DAYS)
-    )
+    reminder_days = conf.options().renewal_reminder_days
+    notice_days = conf.options().agreement_expiry_notice_days
     sent = {"upcoming_renewal": 0, "agreement_expiring": 0}
     upcoming = (
         Subscription.objects.filter(

@@ -22,7 +22,7 @@ def stop_subscriptions_on_contract_closed(
     sender: Any, *, contract: Contract, reason: str = "", **kwargs: Any
 ) -> None:
     """Cancel (or expire) the live subscriptions of a contract that closed."""
-    from okpay_gateway.billing.engine import stop_subscriptions_of_contract
+    from okpay_gateway.billing.lifecycle import stop_subscriptions_of_contract
 
     stopped = stop_subscriptions_of_contract(contract, reason)
     if stopped:

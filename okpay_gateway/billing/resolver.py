@@ -4,7 +4,7 @@ A charge attempt is *unknown* when the call may have reached OKPAY but no
 answer was recorded: a read timeout, a 5xx after sending, an unexpected
 error, or a process that died between committing the attempt (``sending``)
 and committing its outcome. While an attempt is unknown the engine charges
-nothing for that period (:func:`okpay_gateway.billing.engine._begin_attempt`
+nothing for that period (:func:`okpay_gateway.billing.attempts.write_attempts`
 refuses), so money can only move once.
 
 The resolver asks OKPAY by the attempt's invoice, through
@@ -36,8 +36,9 @@ from typing import Any
 
 from django.db.models import Q
 
-from okpay_gateway import payments
-from okpay_gateway.billing import engine
+from okpay_gateway import conf, payments
+from okpay_gateway.billing.config import DEFAULT_LEASE, RenewalConfig
+from okpay_gateway.billing.outcomes import Result, apply_outcomes, mark_not_sent
 from okpay_gateway.billing.schedule import to_utc
 from okpay_gateway.models import (
     ChargeAttempt,
@@ -79,11 +80,9 @@ class ResolveReport:
 
 
 def pending_attempts(
-    now: datetime, config: engine.RenewalConfig, okpay_settings: OkPaySettings | None
+    now: datetime, config: RenewalConfig, okpay_settings: OkPaySettings | None
 ) -> Any:
     """Attempts the resolver should look at ``now``."""
-    from okpay_gateway import conf
-
     reference = okpay_settings
     if reference is None:
         try:
@@ -93,7 +92,7 @@ def pending_attempts(
     stale = (
         config.stale_after(reference)
         if reference is not None
-        else config.sending_stale_after or engine.DEFAULT_LEASE
+        else config.sending_stale_after or DEFAULT_LEASE
     )
     return ChargeAttempt.objects.filter(
         Q(status=ChargeAttemptStatus.UNKNOWN)
@@ -103,7 +102,7 @@ def pending_attempts(
     ).order_by("pk")
 
 
-def _claim(attempt: ChargeAttempt, now: datetime, config: engine.RenewalConfig) -> bool:
+def _claim(attempt: ChargeAttempt, now: datetime, config: RenewalConfig) -> bool:
     """Take the attempt for one resolution; the back-off moves its next check."""
     return bool(
         ChargeAttempt.objects.filter(
@@ -119,25 +118,23 @@ def resolve_attempt(
     attempt: ChargeAttempt,
     *,
     now: datetime | None = None,
-    config: engine.RenewalConfig | None = None,
+    config: RenewalConfig | None = None,
     okpay_settings: OkPaySettings | None = None,
 ) -> str:
     """Resolve one attempt; returns ``completed``, ``not_sent``, ``declined``,
     ``still_unknown`` or ``taken`` (another resolver has it)."""
-    config = config or engine.RenewalConfig.from_settings()
+    config = config or RenewalConfig.from_settings()
     now = to_utc(now or SystemClock().now(), "now")
     if not _claim(attempt, now, config):
         return TAKEN
     payment = attempt.payment or Payment.objects.filter(invoice=attempt.invoice).first()
     if payment is None:
         # The Payment row is written before anything is sent: no row, no call.
-        engine.mark_not_sent(attempt)
+        mark_not_sent(attempt)
         return NOT_SENT
     if payment.status in (PaymentStatus.SENDING, PaymentStatus.UNKNOWN):
         subscription = attempt.subscription
-        settings_ = okpay_settings or payments.settings_for_channel(
-            subscription.channel
-        )
+        settings_ = okpay_settings or conf.settings_for_channel(subscription.channel)
         payment = payments.resolve_payment(payment, okpay_settings=settings_)
     return _apply(attempt, payment, now, config)
 
@@ -146,44 +143,29 @@ def _apply(
     attempt: ChargeAttempt,
     payment: Payment,
     now: datetime,
-    config: engine.RenewalConfig,
+    config: RenewalConfig,
 ) -> str:
-    status = payment.status
-    if status in engine.CAPTURED:
-        engine.apply_charged(attempt, payment, now)
-        return COMPLETED
-    if status == PaymentStatus.DECLINED:
-        engine.apply_declined(attempt, payment, payment.decline_code, now, config)
-        return DECLINED
-    if status in (
-        PaymentStatus.PENDING,
-        PaymentStatus.ACTION_REQUIRED,
-        PaymentStatus.CANCELED,
-    ):
-        engine.mark_not_sent(attempt, payment)
-        return NOT_SENT
-    # Still in flight at OKPAY (Pending/Hold) or OKPAY unreachable.
-    ChargeAttempt.objects.filter(
-        pk=attempt.pk, status=ChargeAttemptStatus.SENDING
-    ).update(status=ChargeAttemptStatus.UNKNOWN, payment=payment)
-    logger.warning(
-        "renewal %s still unknown after %s checks",
-        attempt.invoice,
-        attempt.resolve_tries + 1,
-        extra={"okpay_subscription_id": attempt.subscription_id},
-    )
-    return STILL_UNKNOWN
+    (result,) = apply_outcomes([(attempt, payment)], now, config)
+    if result == Result.STILL_UNKNOWN:
+        # Still in flight at OKPAY (Pending/Hold) or OKPAY unreachable.
+        logger.warning(
+            "renewal %s still unknown after %s checks",
+            attempt.invoice,
+            attempt.resolve_tries + 1,
+            extra={"okpay_subscription_id": attempt.subscription_id},
+        )
+    return str(result)
 
 
 def resolve_pending_attempts(
     *,
     now: datetime | None = None,
     limit: int | None = None,
-    config: engine.RenewalConfig | None = None,
+    config: RenewalConfig | None = None,
     okpay_settings: OkPaySettings | None = None,
 ) -> ResolveReport:
     """Resolve every attempt that is due for a check at ``now``."""
-    config = config or engine.RenewalConfig.from_settings()
+    config = config or RenewalConfig.from_settings()
     now = to_utc(now or SystemClock().now(), "now")
     report = ResolveReport()
     done = 0

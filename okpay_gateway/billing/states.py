@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
+from okpay_gateway.enums import SubscriptionStatus
 from okpay_gateway.exceptions import InvalidTransition
 
 __all__ = [
@@ -50,14 +51,6 @@ __all__ = [
     "can_transition",
     "transition",
 ]
-
-
-class SubscriptionStatus(StrEnum):
-    ACTIVE = "active"
-    PAST_DUE = "past_due"
-    SUSPENDED = "suspended"
-    CANCELED = "canceled"
-    EXPIRED = "expired"
 
 
 class SubscriptionEvent(StrEnum):

@@ -105,7 +105,7 @@ def _as_of(value: str | None) -> datetime:
 def _dispatch(run_id: int, ids: list[int], as_of: str) -> None:
     task = renew_subscriptions_batch
     if hasattr(task, "apply_async"):
-        queue = conf.setting("RENEWAL_QUEUE")
+        queue = conf.options().renewal_queue
         task.apply_async(
             args=(run_id, ids, as_of), **({"queue": queue} if queue else {})
         )
@@ -122,12 +122,11 @@ def renew_subscriptions_batch(
     now = _as_of(as_of)
     run = RenewalRun.objects.filter(pk=run_id).first()
     counts: dict[str, int] = {}
-    for pk, token in engine.claim_subscriptions(
+    claimed = engine.claim_subscriptions(
         list(subscription_ids), now, run=run, lease=config.lease
-    ):
-        decision = engine.renew_claimed(pk, token, now=now, run=run, config=config)
-        if decision is not None:
-            counts[decision.outcome] = counts.get(decision.outcome, 0) + 1
+    )
+    for decision in engine.renew_batch(claimed, now=now, run=run, config=config):
+        counts[decision.outcome] = counts.get(decision.outcome, 0) + 1
     return counts
 
 

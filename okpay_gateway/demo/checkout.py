@@ -92,8 +92,20 @@ def payment_data(
     *,
     token: str | None = None,
     ip: str | None = None,
+    new_agreement: bool = False,
 ) -> Any:
-    """The ``PaymentData`` Saleor's ``create_payment_information`` would build."""
+    """The ``PaymentData`` Saleor's ``create_payment_information`` would build.
+
+    ``new_agreement`` is what a storefront puts in checkoutComplete's
+    ``paymentData`` to replace an agreement that cannot pay.
+    """
+    from okpay_gateway.contrib.saleor.consts import NEW_AGREEMENT_KEY
+
+    data: dict[str, Any] = (
+        {"return_url": payment.return_url} if payment.return_url else {}
+    )
+    if new_agreement:
+        data[NEW_AGREEMENT_KEY] = True
     user = order.customer
     return PaymentData(
         gateway=payment.gateway,
@@ -110,7 +122,7 @@ def payment_data(
         token=token,
         graphql_customer_id=global_id("User", user.pk),
         checkout_token=str(order.token),
-        data={"return_url": payment.return_url} if payment.return_url else {},
+        data=data,
     )
 
 
@@ -179,24 +191,45 @@ def _apply(order: Order, payment: HostPayment, response: Any) -> CheckoutStep:
 
 
 def start_payment(
-    order: Order, *, return_url: str, ip: str | None = None
+    order: Order,
+    *,
+    return_url: str,
+    ip: str | None = None,
+    new_agreement: bool = False,
 ) -> CheckoutStep:
     """The first ``checkoutComplete``: ask the gateway to take the payment.
 
     Pressing the button again while OKPAY waits for the customer reuses the
-    payment (the plugin hands out the same approval link).
+    payment (the plugin hands out the same approval link). After a refusal a
+    new host payment is made and the refused ones are voided, so a charge
+    that was not made then can never be made later as well.
+    ``new_agreement``: replace the agreement that cannot pay (see
+    :mod:`okpay_gateway.declines`).
     """
     if order.is_paid:
         return CheckoutStep("paid", order)
-    payment = active_payment(order)
-    if payment is None or payment.charge_status == ChargeStatus.FULLY_CHARGED:
-        payment = _new_payment(order, return_url)
     follow_emulator_clock()
     manager = get_plugins_manager(allow_replica=False)
+    payment = active_payment(order)
+    if payment is None or payment.charge_status == ChargeStatus.FULLY_CHARGED:
+        _void_refused(order, manager)
+        payment = _new_payment(order, return_url)
     response = manager.process_payment(
-        payment.gateway, payment_data(order, payment, ip=ip), payment.channel
+        payment.gateway,
+        payment_data(order, payment, ip=ip, new_agreement=new_agreement),
+        payment.channel,
     )
     return _apply(order, payment, response)
+
+
+def _void_refused(order: Order, manager: Any) -> None:
+    refused = HostPayment.objects.filter(
+        checkout_token=str(order.token), is_active=False
+    ).exclude(charge_status=ChargeStatus.FULLY_CHARGED)
+    for payment in refused:
+        manager.void_payment(
+            payment.gateway, payment_data(order, payment), payment.channel
+        )
 
 
 def confirm_payment(order: Order) -> CheckoutStep:
@@ -247,16 +280,48 @@ def _not_over(host_payment: HostPayment) -> bool:
     payment = _gateway_payment(host_payment)
     if payment is None:
         return False
-    if payment.status in (
-        *payments.CAPTURED_STATUSES,
-        *payments.IN_FLIGHT_STATUSES,
-        PaymentStatus.PENDING,
-    ):
+    if payment.status in (*payments.CAPTURED_STATUSES, *payments.IN_FLIGHT_STATUSES):
         return True
+    if payment.status == PaymentStatus.PENDING:
+        # A decline code on a pending payment says why its charge was not
+        # made (the shop's API password, say): waiting would be for nothing.
+        return not payment.decline_code
     return (
         payment.status == PaymentStatus.ACTION_REQUIRED
         and payment.contract is not None
         and payment.contract.status in (ContractStatus.PENDING, ContractStatus.ACTIVE)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the order's payment was refused and what the shopper can do."""
+
+    message: str
+    new_agreement: bool
+    retry: bool
+
+
+def refusal(order: Order) -> Refusal | None:
+    """The way out for a failed order, from the gateway's last refused payment."""
+    from okpay_gateway import declines
+
+    if order.is_paid:
+        return None
+    host_payment = (
+        HostPayment.objects.filter(checkout_token=str(order.token))
+        .order_by("-pk")
+        .first()
+    )
+    payment = _gateway_payment(host_payment) if host_payment else None
+    if payment is None or not payment.decline_code:
+        return None
+    advice = declines.advice_for(payment.decline_code)
+    can_replace = declines.unusable_agreement(payment.contract)
+    return Refusal(
+        message=advice.message(can_replace=can_replace),
+        new_agreement=can_replace,
+        retry=advice.retry,
     )
 
 

@@ -127,7 +127,10 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     Order.objects.filter(pk=order.pk).update(checkout_channel=CheckoutChannel.FORM)
     order.checkout_channel = CheckoutChannel.FORM
     step = checkout.start_payment(
-        order, return_url=_return_url(request, order), ip=_client_ip(request)
+        order,
+        return_url=_return_url(request, order),
+        ip=_client_ip(request),
+        new_agreement=request.POST.get("new_agreement") == "1",
     )
     return _follow(request, step)
 
@@ -161,6 +164,9 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
         in (OrderStatus.AWAITING_APPROVAL, OrderStatus.PROCESSING),
         "step": step,
         "subscription": _subscription_of(order),
+        "refusal": checkout.refusal(order)
+        if order.status == OrderStatus.FAILED
+        else None,
     }
     return render(request, f"{STOREFRONT}/order.html", context)
 

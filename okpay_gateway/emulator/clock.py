@@ -9,6 +9,7 @@ nightly job would have (okpay-ipn-links.md §4, row 6).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -103,11 +104,21 @@ def reset() -> datetime:
     return now()
 
 
-def _expire_due(at: datetime) -> None:
-    # Imported here: operations needs this module for the current time.
-    from okpay_gateway.emulator.operations import expire_due_contracts
+# What must happen when time jumps (contracts past their end date expire).
+# The operations module registers itself: it reads this clock, so the clock
+# cannot import it back.
+_on_move: list[Callable[[datetime], object]] = []
 
-    expire_due_contracts(at)
+
+def on_move(listener: Callable[[datetime], object]) -> None:
+    """Call ``listener(new_time)`` whenever the clock is moved or frozen."""
+    if listener not in _on_move:
+        _on_move.append(listener)
+
+
+def _expire_due(at: datetime) -> None:
+    for listener in _on_move:
+        listener(at)
 
 
 class EmulatorClockSource:

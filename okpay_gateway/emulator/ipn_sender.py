@@ -54,12 +54,18 @@ from okpay_gateway.emulator.models import (
     Transaction,
     Wallet,
 )
-from okpay_gateway.emulator.operations import next_ipn_id
+from okpay_gateway.emulator.models import Sequence as IdSequence
 from okpay_gateway.emulator.rules import format_datetime
-from okpay_gateway.emulator.settings import setting
+from okpay_gateway.emulator.settings import get_settings, setting
 from okpay_gateway.provider.ipn import encode_ipn
 
 logger = logging.getLogger(__name__)
+
+
+def next_ipn_id() -> int:
+    """A new ``ok_ipn_id`` (for the IPN sender and simulator)."""
+    return IdSequence.next_value("ipn", get_settings().ipn_id_start)
+
 
 Fields = list[tuple[str, str]]
 

@@ -50,7 +50,7 @@ class OperationStatus(models.TextChoices):
     COMPLETED = "Completed"
 
 
-class FeePayer(models.TextChoices):
+class FeeSide(models.TextChoices):
     SENDER = "sender"
     RECEIVER = "receiver"
 
@@ -237,7 +237,7 @@ class Transaction(models.Model):
     fee = models.DecimalField(default=ZERO, **MONEY)
     net = models.DecimalField(**MONEY)
     fee_payer = models.CharField(
-        max_length=8, choices=FeePayer.choices, default=FeePayer.RECEIVER
+        max_length=8, choices=FeeSide.choices, default=FeeSide.RECEIVER
     )
     currency = models.CharField(max_length=3, choices=Currency.choices)
     comment = models.TextField(blank=True)
@@ -275,7 +275,7 @@ class Transaction(models.Model):
 
     @property
     def sender_debit(self) -> Decimal:
-        return self.amount + (self.fee if self.fee_payer == FeePayer.SENDER else ZERO)
+        return self.amount + (self.fee if self.fee_payer == FeeSide.SENDER else ZERO)
 
 
 class IpnMessage(models.Model):

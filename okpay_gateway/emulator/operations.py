@@ -21,12 +21,12 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from okpay_gateway.emulator import clock, rules
+from okpay_gateway.emulator import clock, ipn_sender, rules
 from okpay_gateway.emulator.models import (
     Balance,
     Contract,
     ContractStatus,
-    FeePayer,
+    FeeSide,
     OperationStatus,
     Transaction,
     VerificationStatus,
@@ -61,11 +61,6 @@ def next_contract_id() -> int:
 
 def next_transaction_id() -> int:
     return IdSequence.next_value("transaction", get_settings().transaction_id_start)
-
-
-def next_ipn_id() -> int:
-    """A new ``ok_ipn_id`` (for the IPN sender and simulator)."""
-    return IdSequence.next_value("ipn", get_settings().ipn_id_start)
 
 
 def create_wallet(
@@ -232,7 +227,7 @@ def transfer(
                     amount=settlement.amount,
                     fee=settlement.fee,
                     net=settlement.net,
-                    fee_payer=FeePayer.SENDER if sender_pays_fee else FeePayer.RECEIVER,
+                    fee_payer=FeeSide.SENDER if sender_pays_fee else FeeSide.RECEIVER,
                     currency=currency_code,
                     comment=comment or "",
                     invoice=invoice,
@@ -380,16 +375,7 @@ def contract_available_amount(
 def _notify(
     contract: Contract, event: str, *, transaction: Transaction | None = None
 ) -> None:
-    try:
-        from okpay_gateway.emulator.ipn_sender import notify_contract_event
-    except ImportError:
-        logger.warning(
-            "emulator IPN sender unavailable: %s IPN for contract %s not queued",
-            event,
-            contract.id,
-        )
-        return
-    notify_contract_event(contract, event, transaction=transaction)
+    ipn_sender.notify_contract_event(contract, event, transaction=transaction)
 
 
 def _contract_for(
@@ -597,6 +583,9 @@ def expire_due_contracts(now: datetime | None = None) -> list[Contract]:
                 _close(contract, ContractStatus.EXPIRED, at)
                 expired.append(contract)
     return expired
+
+
+clock.on_move(expire_due_contracts)
 
 
 # --- transactions ------------------------------------------------------------

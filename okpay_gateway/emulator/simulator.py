@@ -9,8 +9,11 @@ add up), no ``ok_receiver``, ``ok_txn_payment_method``, ``ok_txn_amount`` or
 ``TEST`` for them.
 
 Page: ``GET|POST /simulator/``. JSON: ``POST /simulator/api`` with
-``{"url", "receiver", "event", "txn_kind", "txn_status", "p_status",
-"currency", "contract_id"}`` (only ``url`` and ``receiver`` are required).
+``{"url", "event", "txn_kind", "txn_status", "p_status", "currency",
+"contract_id"}`` (only ``url`` is required). Both need the merchant's
+sign-in (:mod:`okpay_gateway.emulator.merchant_sign_in`), as OKPAY's
+simulator did: messages go out as the signed-in wallet, and a ``receiver``
+naming any other wallet is refused.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from okpay_gateway.emulator import clock, operations
 from okpay_gateway.emulator.ipn_sender import Fields, queue_ipn
+from okpay_gateway.emulator.merchant_sign_in import merchant_required
 from okpay_gateway.emulator.models import IpnMessage, Wallet
 from okpay_gateway.emulator.rules import format_datetime
 from okpay_gateway.emulator.settings import get_settings
@@ -209,6 +213,19 @@ def send_simulated_ipn(request: SimulatorRequest) -> IpnMessage:
     return message
 
 
+def _as_merchant(data: Mapping[str, Any], merchant: Wallet) -> dict[str, Any]:
+    """``data`` with the receiver set to the signed-in merchant's wallet."""
+    named = str(data.get("receiver") or "").strip()
+    if named:
+        wallet = operations.find_wallet(named)
+        if wallet is None or wallet.pk != merchant.pk:
+            raise SimulatorError(
+                f"receiver must be your own wallet ({merchant.wallet_id}); "
+                f"sign in as the other merchant to send as it"
+            )
+    return {**data, "receiver": merchant.wallet_id}
+
+
 def _message_json(message: IpnMessage) -> dict[str, object]:
     return {
         "ipn_id": message.ipn_id,
@@ -223,10 +240,12 @@ def _message_json(message: IpnMessage) -> dict[str, object]:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@merchant_required(api=False)
 def simulator_page(request: HttpRequest) -> HttpResponse:
     """A form to send simulator IPNs, showing the last message sent."""
+    merchant: Wallet = request.merchant  # type: ignore[attr-defined]
     context: dict[str, Any] = {
-        "wallets": Wallet.objects.order_by("wallet_id"),
+        "merchant": merchant,
         "events": EVENTS,
         "txn_kinds": TXN_KINDS,
         "txn_statuses": TXN_STATUSES,
@@ -239,7 +258,11 @@ def simulator_page(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            message = send_simulated_ipn(SimulatorRequest.from_mapping(request.POST))
+            message = send_simulated_ipn(
+                SimulatorRequest.from_mapping(
+                    _as_merchant(request.POST.dict(), merchant)
+                )
+            )
         except SimulatorError as exc:
             context["error"] = str(exc)
             status = 400
@@ -250,15 +273,19 @@ def simulator_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@csrf_exempt  # a JSON API for scripts; the emulator is a local test double
+@csrf_exempt  # a JSON API for scripts; the session cookie is the sign-in
 @require_POST
+@merchant_required(api=True)
 def simulator_api(request: HttpRequest) -> JsonResponse:
-    """JSON: send one simulator message; answers the stored message."""
+    """JSON: send one simulator message as the signed-in merchant."""
+    merchant: Wallet = request.merchant  # type: ignore[attr-defined]
     try:
         data = json.loads(request.body or b"{}")
         if not isinstance(data, dict):
             raise SimulatorError("the body must be a JSON object")
-        message = send_simulated_ipn(SimulatorRequest.from_mapping(data))
+        message = send_simulated_ipn(
+            SimulatorRequest.from_mapping(_as_merchant(data, merchant))
+        )
     except (SimulatorError, json.JSONDecodeError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(_message_json(message), status=201)

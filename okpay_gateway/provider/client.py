@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar, cast
 
 import requests
 import zeep
@@ -24,10 +24,10 @@ from okpay_gateway.provider.messages import (
     Balance,
     ClientStatus,
     HistoryInfo,
+    HostedSubscriptionStatus,
     PreapprovedPayment,
     PreapprovedPaymentStatus,
     Subscription,
-    SubscriptionStatus,
     TransactionInfo,
     WithdrawalInfo,
     charge_comment,
@@ -273,7 +273,7 @@ class OkPayClient:
             raise ProtocolError(
                 f"unreadable server time {text!r}", operation="Get_Date_Time"
             ) from exc
-        return _required(parsed, "Get_Date_Time")
+        return cast(datetime, _required(parsed, "Get_Date_Time"))
 
     def account_check(self, account: str) -> int:
         """``Account_Check``: the account ID of a wallet ID or e-mail, ``0`` if unknown."""
@@ -596,7 +596,7 @@ class OkPayClient:
         title: str | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
-        statuses: Iterable[SubscriptionStatus | str] = (),
+        statuses: Iterable[HostedSubscriptionStatus | str] = (),
     ) -> tuple[Subscription, ...]:
         """``Subscriptions_Filter``: subscriptions matching every given criterion."""
         op = "Subscriptions_Filter"
@@ -608,7 +608,7 @@ class OkPayClient:
             else _date_param(start, operation=op, field="start"),
             Till=None if end is None else _date_param(end, operation=op, field="end"),
             Statuses=_statuses(
-                SubscriptionStatus, statuses, "SubscriptionStatuses", op
+                HostedSubscriptionStatus, statuses, "SubscriptionStatuses", op
             ),
         )
         return _records(Subscription, result, "Subscription", op)
@@ -724,7 +724,15 @@ class OkPayClient:
         return _records(TransactionInfo, result, "TransactionInfo", op)
 
 
-def _record(cls: Any, result: Any, operation: str) -> Any:
+class _FromWire(Protocol):
+    @classmethod
+    def from_wire(cls, data: Any) -> Self: ...
+
+
+_Message = TypeVar("_Message", bound=_FromWire)
+
+
+def _record(cls: type[_Message], result: Any, operation: str) -> _Message:
     try:
         return cls.from_wire(_required(result, operation))
     except ProtocolError as exc:
@@ -732,7 +740,9 @@ def _record(cls: Any, result: Any, operation: str) -> Any:
         raise
 
 
-def _records(cls: Any, result: Any, item: str, operation: str) -> tuple[Any, ...]:
+def _records(
+    cls: type[_Message], result: Any, item: str, operation: str
+) -> tuple[_Message, ...]:
     if result is None:
         return ()
     items = result.get(item) if isinstance(result, dict) else result

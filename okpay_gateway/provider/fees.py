@@ -19,7 +19,7 @@ from okpay_gateway.provider.currencies import CENT, has_cents_only
 ZERO = Decimal("0.00")
 
 
-class FeePayer(StrEnum):
+class OkFees(StrEnum):
     """Value of the link variable ``ok_fees``."""
 
     MERCHANT = "0"
@@ -142,7 +142,7 @@ def fee_for(
 def split_payment(
     amount: Decimal,
     currency: str,
-    payer: FeePayer | str,
+    payer: OkFees | str,
     schedule: FeeSchedule = DEFAULT_FEE_SCHEDULE,
 ) -> FeeSplit:
     """Debit, credit and IPN amounts for a payment of ``amount`` (assumption A17).
@@ -154,7 +154,7 @@ def split_payment(
     """
     fee = fee_for(amount, currency, schedule)
     gross = amount.quantize(CENT)
-    if FeePayer(payer) is FeePayer.CLIENT:
+    if OkFees(payer) is OkFees.CLIENT:
         return FeeSplit(
             gross=gross,
             fee=fee,

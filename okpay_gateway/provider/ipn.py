@@ -25,7 +25,7 @@ import requests
 
 from okpay_gateway.exceptions import MalformedNotification
 from okpay_gateway.provider.currencies import is_currency_code, parse_money
-from okpay_gateway.provider.fees import FeePayer
+from okpay_gateway.provider.fees import OkFees
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,8 @@ def _read_datetime(name: str, value: str | None) -> dt.datetime | None:
         raise _malformed(name, value, "a time in the form YYYY-MM-DD HH:MM:SS")
     try:
         # OKPAY sends no zone; assumption A19 reads it as UTC.
-        return dt.datetime(*(int(part) for part in match.groups()), tzinfo=dt.UTC)
+        year, month, day, hour, minute, second = (int(p) for p in match.groups())
+        return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
     except ValueError:
         raise _malformed(name, value, "a real date and time") from None
 
@@ -195,7 +196,7 @@ class IpnMessage:
     daily_limit: Decimal | None = field(init=False, compare=False)
     weekly_limit: Decimal | None = field(init=False, compare=False)
     monthly_limit: Decimal | None = field(init=False, compare=False)
-    fee_payer: FeePayer | None = field(init=False, compare=False)
+    fee_payer: OkFees | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         fields = tuple((str(name), str(value)) for name, value in self.fields)
@@ -246,14 +247,14 @@ class IpnMessage:
             "monthly_limit": _read_limit(
                 "ok_p_monthly_amount", get("ok_p_monthly_amount")
             ),
-            "fee_payer": _read_enum("ok_fees", get("ok_fees"), FeePayer),
+            "fee_payer": _read_enum("ok_fees", get("ok_fees"), OkFees),
         }
         if values["txn_id"] is None and values["ipn_id"] is None:
             raise MalformedNotification(
                 "the message has neither ok_txn_id nor ok_ipn_id"
             )
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
+        for field_name, field_value in values.items():
+            object.__setattr__(self, field_name, field_value)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The raw value of the first field called ``name``."""
@@ -325,9 +326,9 @@ def _charset_of(body: bytes, content_type: str | None) -> tuple[str, str]:
         match = _CHARSET_PARAM_RE.search(content_type)
         if match:
             return match.group(1), "Content-Type"
-    match = _CHARSET_IN_BODY_RE.search(body)
-    if match:
-        raw = unquote_to_bytes(match.group(1).replace(b"+", b" "))
+    in_body = _CHARSET_IN_BODY_RE.search(body)
+    if in_body:
+        raw = unquote_to_bytes(in_body.group(1).replace(b"+", b" "))
         try:
             declared = raw.decode("ascii")
         except UnicodeDecodeError:

@@ -42,7 +42,7 @@ from okpay_gateway.provider.currencies import (
     has_cents_only,
     normalize_currency,
 )
-from okpay_gateway.provider.fees import FeePayer
+from okpay_gateway.provider.fees import OkFees
 
 # Assumption A3: 127 characters where OKPAY documents no limit.
 TEXT_MAX_LENGTH = 127
@@ -266,10 +266,12 @@ def _language(value: object) -> str | None:
 
 def _fee_payer(value: object) -> str:
     try:
-        return FeePayer(value).value
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return OkFees(value).value
     except ValueError:
         raise LinkError(
-            "Who pays the fee must be FeePayer.MERCHANT or FeePayer.CLIENT "
+            "Who pays the fee must be OkFees.MERCHANT or OkFees.CLIENT "
             f"(got {value!r}).",
             field="ok_fees",
         ) from None
@@ -371,7 +373,7 @@ def _item_fields(index: int, item: object) -> list[tuple[str, str]]:
 def _common_tail(
     *,
     invoice: str | None,
-    fee_payer: FeePayer | str,
+    fee_payer: OkFees | str,
     language: str | None,
     ipn_url: str | None,
     return_success: str | None,
@@ -443,7 +445,7 @@ def build_preapproved_link(
     ipn_url: str | None = None,
     return_success: str | None = None,
     return_fail: str | None = None,
-    fee_payer: FeePayer | str = FeePayer.MERCHANT,
+    fee_payer: OkFees | str = OkFees.MERCHANT,
     language: str | None = None,
     payer: Mapping[str, str] | None = None,
     first_payment: Sequence[LinkItem] = (),
@@ -518,7 +520,7 @@ def build_payment_link(
     ipn_url: str | None = None,
     return_success: str | None = None,
     return_fail: str | None = None,
-    fee_payer: FeePayer | str = FeePayer.MERCHANT,
+    fee_payer: OkFees | str = OkFees.MERCHANT,
     language: str | None = None,
     payer: Mapping[str, str] | None = None,
 ) -> CheckoutLink:

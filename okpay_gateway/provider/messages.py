@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, cast
 
 from okpay_gateway.exceptions import InvalidRequest, ProtocolError
 
@@ -35,12 +35,12 @@ __all__ = [
     "Balance",
     "ClientStatus",
     "HistoryInfo",
+    "HostedSubscriptionStatus",
     "OperationStatus",
     "PreapprovedPayment",
     "PreapprovedPaymentStatus",
     "Subscription",
     "SubscriptionCycleInterval",
-    "SubscriptionStatus",
     "TransactionInfo",
     "VerificationStatus",
     "WithdrawalInfo",
@@ -79,7 +79,7 @@ class PreapprovedPaymentStatus(StrEnum):
     EXPIRED = "Expired"
 
 
-class SubscriptionStatus(StrEnum):
+class HostedSubscriptionStatus(StrEnum):
     """``api:SubscriptionStatuses``."""
 
     ACTIVE = "Active"
@@ -333,7 +333,7 @@ def _as_mapping(data: Any) -> Mapping[str, Any]:
         return data
     # zeep CompoundValue objects (and anything attribute-based) still work.
     if hasattr(data, "__values__"):
-        return data.__values__
+        return cast(Mapping[str, Any], data.__values__)
     raise ValueError(f"expected a mapping, got {type(data).__name__}")
 
 
@@ -504,8 +504,8 @@ class Subscription(_WireRecord):
     )
     shipping_needed: bool = field(metadata=_wire("ShippingNeeded", "bool"))
     start_at: datetime | None = field(metadata=_wire("StartDateTime", "datetime"))
-    status: SubscriptionStatus = field(
-        metadata=_wire("Status", "enum", SubscriptionStatus)
+    status: HostedSubscriptionStatus = field(
+        metadata=_wire("Status", "enum", HostedSubscriptionStatus)
     )
     title: str | None = field(metadata=_wire("Title", "str"))
     trial_count: int = field(metadata=_wire("TrialCount", "int"))

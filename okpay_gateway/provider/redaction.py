@@ -53,7 +53,8 @@ def mask_envelope(envelope: etree._Element) -> bytes:
             continue
         if len(element) == 0 and element.text and element.text.strip():
             element.text = MASK
-    return etree.tostring(masked, pretty_print=True, encoding="utf-8")
+    text: bytes = etree.tostring(masked, pretty_print=True, encoding="utf-8")
+    return text
 
 
 class RedactingLogPlugin(Plugin):

@@ -50,7 +50,7 @@ def zeep_settings() -> Settings:
     )
 
 
-class OkPayTransport(Transport):  # type: ignore[misc]
+class OkPayTransport(Transport):
     """zeep transport that posts with ``timeout=(connect, read)``.
 
     It also skips zeep's own DEBUG dump of raw envelopes (which would log the
@@ -64,7 +64,7 @@ class OkPayTransport(Transport):  # type: ignore[misc]
         connect_timeout: float,
         read_timeout: float,
     ) -> None:
-        super().__init__(
+        super().__init__(  # type: ignore[no-untyped-call]  # zeep's is unannotated
             session=session, operation_timeout=read_timeout, timeout=read_timeout
         )
         self.timeouts: tuple[float, float] = (connect_timeout, read_timeout)
@@ -97,4 +97,5 @@ def load_wsdl_document(path: Path) -> Document:
     """
     logger.debug("parsing WSDL %s", path)
     loader = Transport(session=requests.Session(), operation_timeout=5, timeout=5)
-    return Document(str(path), loader, settings=zeep_settings())
+    # zeep annotates this argument as a Transport class; it takes an instance.
+    return Document(str(path), loader, settings=zeep_settings())  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,13 +16,15 @@ from okpay_gateway.emulator.models import Contract as EmuContract
 from okpay_gateway.emulator.models import IpnMessage, Wallet
 from okpay_gateway.emulator.models import Transaction as EmuTransaction
 from okpay_gateway.models import (
+    ConfigurationAlert,
     Contract,
     ContractStatus,
     Notification,
     NotificationState,
     Payment,
     PaymentStatus,
-    VerificationResult,
+    RenewalRun,
+    VerificationState,
 )
 from okpay_gateway.provider.ipn import encode_ipn
 from tests.payments.support import (
@@ -107,6 +110,12 @@ def test_contract_change_page_shows_ledger_and_live_operations(
     assert f"<td>{payment.okpay_txn_id}</td>" in html
     assert "Operations at OKPAY" in html
     assert "could not be fetched" not in html
+    # The charge's row carries OKPAY's time of it, the clock of the operations.
+    txn = EmuTransaction.objects.get(invoice="inv-admin-1")
+    assert (
+        f'<td class="okpay-ledger__okpay-date">{txn.created_at:%Y-%m-%d %H:%M:%S}</td>'
+        in html
+    )
 
 
 def test_contract_change_page_operations_unavailable_shown_politely(
@@ -194,7 +203,7 @@ def _stored_ipn() -> Notification:
         headers={"User-Agent": "OKPAY", "Authorization": "Basic c2VjcmV0"},
         received_at=timezone.now(),
         state=NotificationState.RETRY,
-        verification=VerificationResult.UNVERIFIABLE,
+        verification=VerificationState.UNVERIFIABLE,
     )
 
 
@@ -206,7 +215,7 @@ def test_notification_reverify_action_verifies_stored_ipn(admin_client, world):
         {"action": "reverify_notifications", ACTION_CHECKBOX_NAME: [notification.pk]},
     )
     notification.refresh_from_db()
-    assert notification.verification == VerificationResult.VERIFIED
+    assert notification.verification == VerificationState.VERIFIED
     assert notification.verify_attempts >= 1
     assert notification.state != NotificationState.RETRY
 
@@ -245,3 +254,224 @@ def test_admin_pages_never_show_api_password(admin_client, world, okpay_settings
         response = admin_client.get(url)
         assert response.status_code == 200, url
         assert MERCHANT_API_PASSWORD not in response.content.decode(), url
+
+
+def test_contract_changelist_shows_the_90_day_chart(admin_client, world):
+    """The agreements list page carries the same SVG chart as the Dashboard pages."""
+    contract = local_contract(world)
+    Payment.objects.create(
+        invoice="chart-1",
+        contract=contract,
+        amount=Decimal("4.00"),
+        currency="USD",
+        status=PaymentStatus.COMPLETED,
+        completed_at=timezone.now(),
+    )
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert 'class="okpay-chart"' in html
+    assert 'class="completed"' in html
+    assert 'data-currency="USD"' in html
+
+
+@pytest.mark.parametrize("action", ["cancel", "charge"])
+@pytest.mark.parametrize("object_id", ["abc", "1%00", "4242.0", "99999"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_contract_action_pages_unknown_or_malformed_id_is_not_found(
+    admin_client, okpay_settings, action, object_id, method
+):
+    """Cancel and charge pages answer 404, not 500, for ids that are not agreements."""
+    local_contract(None, status=ContractStatus.ACTIVE, invoice="agr-present")
+    url = f"/admin/okpay_gateway/contract/{object_id}/{action}/"
+    response = getattr(admin_client, method)(url)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "status",
+    [ContractStatus.CANCELED, ContractStatus.EXPIRED, ContractStatus.FAILED],
+)
+def test_contract_cancel_and_charge_not_offered_for_closed_agreement(
+    admin_client, okpay_settings, status
+):
+    """A closed agreement gets no cancel confirmation or charge form, only a notice."""
+    contract = local_contract(None, status=status, invoice="agr-closed")
+    change_url = reverse("admin:okpay_gateway_contract_change", args=[contract.pk])
+    for name in ("cancel", "charge"):
+        url = reverse(f"admin:okpay_gateway_contract_{name}", args=[contract.pk])
+        response = admin_client.get(url, follow=True)
+        html = response.content.decode()
+        assert response.redirect_chain == [(change_url, 302)], name
+        assert "Yes, cancel for good" not in html
+        assert "Charge now" not in html
+        assert "is closed" in html
+    change_page = admin_client.get(change_url).content.decode()
+    assert "Cancel agreement" not in change_page
+    assert not Payment.objects.exists()
+
+
+def test_contract_cancel_action_only_closed_selected_offers_nothing(
+    admin_client, okpay_settings
+):
+    """Selecting only closed agreements says so instead of asking to confirm."""
+    contract = local_contract(None, status=ContractStatus.CANCELED, invoice="agr-x")
+    response = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "cancel_contracts", ACTION_CHECKBOX_NAME: [contract.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Yes, cancel for good" not in html
+    assert "None of the selected agreements is open" in html
+
+
+def test_read_only_change_pages_have_no_save_buttons(
+    admin_client, world, okpay_settings
+):
+    """Agreement, payment, IPN and renewal-run pages only show: no SAVE buttons."""
+    contract = local_contract(world)
+    payment = payments.charge_contract(
+        contract,
+        amount=Decimal("2.00"),
+        invoice="inv-ro",
+        okpay_settings=okpay_settings,
+    )
+    notification = _stored_ipn()
+    urls = [
+        reverse("admin:okpay_gateway_contract_change", args=[contract.pk]),
+        reverse("admin:okpay_gateway_payment_change", args=[payment.pk]),
+        reverse("admin:okpay_gateway_notification_change", args=[notification.pk]),
+    ]
+    run = RenewalRun.objects.create(started_at=timezone.now(), as_of=timezone.now())
+    urls.append(reverse("admin:okpay_gateway_renewalrun_change", args=[run.pk]))
+    for url in urls:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert 'name="_save"' not in html, url
+        assert 'name="_continue"' not in html, url
+        assert 'name="_addanother"' not in html, url
+
+
+def test_configuration_alert_flagged_on_agreements_page_until_resolved(
+    admin_client, world, okpay_settings
+):
+    """A refused API password shows as a flag on the agreements list until resolved."""
+    from okpay_gateway import alerts
+    from okpay_gateway.exceptions import AuthenticationFailed
+
+    for _ in range(3):
+        alerts.configuration_failed(
+            channel="shop-eu",
+            exc=AuthenticationFailed(fault_code="Authentication_Failed"),
+        )
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert 'data-alert="authentication_failed"' in html
+    assert "channel shop-eu" in html
+    assert "Seen 3 times" in html
+
+    alert_list = reverse("admin:okpay_gateway_configurationalert_changelist")
+    admin_client.post(
+        alert_list,
+        {
+            "action": "resolve_alerts",
+            ACTION_CHECKBOX_NAME: list(
+                ConfigurationAlert.objects.values_list("pk", flat=True)
+            ),
+        },
+    )
+    assert (
+        "okpay-configuration-alert"
+        not in admin_client.get(reverse(CHANGELIST)).content.decode()
+    )
+
+
+def test_notification_binary_body_shown_escaped_with_hex_not_mojibake(
+    admin_client, okpay_settings
+):
+    """A body that is not UTF-8 text is shown escaped and as hex, never mangled."""
+    body = b"ok_txn_id=1&junk=\xff\xfe\x00\x9c\xe2\x82"
+    notification = Notification.objects.create(
+        body=body,
+        content_type="application/octet-stream",
+        headers={},
+        received_at=timezone.now(),
+        state=NotificationState.MALFORMED,
+    )
+    html = admin_client.get(
+        reverse("admin:okpay_gateway_notification_change", args=[notification.pk])
+    ).content.decode()
+    assert "\ufffd" not in html
+    assert f"Not text: {len(body)} bytes, shown escaped." in html
+    assert "junk=\\xff\\xfe\\x00\\x9c\\xe2\\x82" in html
+    assert "ff fe 00 9c e2 82" in html
+
+
+def test_contract_change_page_available_amount_current_after_charges(
+    admin_client, world, okpay_settings
+):
+    """After charges the page shows what OKPAY says is left, not the last sync's copy."""
+    contract = local_contract(world, available_amount=Decimal("300.00"))
+    url = reverse("admin:okpay_gateway_contract_change", args=[contract.pk])
+    admin_client.post(
+        reverse("admin:okpay_gateway_contract_charge", args=[contract.pk]),
+        {"amount": "12.50"},
+    )
+    payments.charge_contract(
+        contract,
+        amount=Decimal("7.50"),
+        invoice="inv-avail",
+        okpay_settings=okpay_settings,
+    )
+    response = admin_client.get(url)
+    field = response.context["adminform"].form.instance.available_amount
+    assert field == Decimal("280.00")
+    assert "280.00" in response.content.decode()
+
+
+def test_suspended_subscription_page_explains_and_offers_actions(
+    admin_client, world, okpay_settings
+):
+    """A suspended subscription says why, what happens next and what the merchant can do."""
+    from okpay_gateway.models import ChargeAttempt, Subscription
+
+    contract = local_contract(world)
+    now = timezone.now()
+    subscription = Subscription.objects.create(
+        contract=contract,
+        email="alice@example.com",
+        title="Hosting",
+        amount=Decimal("9.00"),
+        currency="USD",
+        interval_unit="month",
+        anchor=now,
+        period_index=2,
+        status="suspended",
+        consecutive_failures=3,
+        suspended_at=now,
+        next_charge_at=now + timedelta(days=7),
+    )
+    ChargeAttempt.objects.create(
+        subscription=subscription,
+        period_index=2,
+        invoice=f"{subscription.pk}-2",
+        amount=Decimal("9.00"),
+        currency="USD",
+        status="declined",
+        decline_code="insufficient_funds",
+    )
+    html = admin_client.get(
+        reverse("admin:okpay_gateway_subscription_change", args=[subscription.pk])
+    ).content.decode()
+    assert "after 3 failed renewal charge(s)" in html
+    assert "The OKPAY wallet does not hold enough money." in html
+    assert f"canceled on {subscription.next_charge_at:%Y-%m-%d %H:%M} UTC" in html
+    assert "mailto:alice@example.com" in html
+    assert "Cancel selected subscriptions" in html
+
+    admin_client.post(
+        reverse("admin:okpay_gateway_subscription_changelist"),
+        {"action": "cancel_subscriptions", ACTION_CHECKBOX_NAME: [subscription.pk]},
+    )
+    subscription.refresh_from_db()
+    assert subscription.status == "canceled"
+    assert subscription.end_reason == "merchant"

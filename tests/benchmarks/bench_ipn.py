@@ -1,47 +1,62 @@
-"""IPN throughput through the webhook, against a floor handler (a script, not a test).
+"""IPN throughput: our webhook, django-paypal's view and a minimal handler (a script).
 
     python tests/benchmarks/bench_ipn.py [--messages 500] [--warmup 20]
-        [--threads 4] [--no-sqlite] [--no-postgres]
+        [--threads 4] [--no-sqlite] [--no-postgres] [--postback stub|emulator]
+
+Install the ``bench`` extra (``pip install -e '.[bench]'``) for the
+django-paypal peer; without it that column is left out with a note.
 
 What it sets up, all on loopback:
 
 * the OKPAY emulator as its own process (``okpay-gateway emulator --port 0
-  --seed FILE --data-dir TMP``) with a merchant wallet, ten customers and one active agreement per message;
+  --seed FILE --data-dir TMP``) with a merchant wallet, ten customers and one
+  active agreement per message;
 * ``2 × --messages + --warmup`` charges through its SOAP API with
   :class:`OkPayClient`; the emulator sends each ``payment`` IPN to a small
-  collector in this process, which keeps the exact bodies. They are genuine
-  messages: ``/ipn-verify`` answers VERIFIED to every one;
+  collector in this process, which keeps the exact bodies (genuine messages);
+* a postback stub (``tests/benchmarks/postback_stub.py``, its own process)
+  answering ``VERIFIED`` at next to no CPU. Every handler posts back to it,
+  in its own wire format, so the figures are the handlers' own cost. With
+  ``--postback emulator`` ours post back to the emulator's ``/ipn-verify``
+  instead (real verification; django-paypal is then left out);
 * for each database, a shop in its own process
   (``tests/benchmarks/ipn_shop_server.py``: a plain Django project with the
-  gateway installed standalone, Django's threaded WSGI server, persistent
-  database connections) whose database already holds the active contracts
-  and one payment in ``sending`` per charge, as the renewal engine leaves
-  them. PostgreSQL uses a scratch database ``okpay_bench_ipn`` on
-  127.0.0.1:5432 (user postgres) that is created and dropped here; when the
-  server is unreachable that part is skipped with a note.
+  gateway installed standalone and django-paypal's IPN app, Django's threaded
+  WSGI server, persistent database connections) whose database already holds
+  the active contracts, one payment in ``sending`` per charge (as the renewal
+  engine leaves them) and one per PayPal message. PostgreSQL uses a scratch
+  database ``okpay_bench_ipn`` on 127.0.0.1:5432 (user postgres) that is
+  created and dropped here; when the server is unreachable that part is
+  skipped with a note.
 
-Then it replays the bodies as OKPAY would post them, first one client at a
-time (``--messages`` distinct IPNs) and then from ``--threads`` concurrent
-clients (another ``--messages`` distinct IPNs), each time to
+Then it replays the bodies as the provider would post them, first one client
+at a time (``--messages`` distinct IPNs) and then from ``--threads``
+concurrent clients (another ``--messages``), to each handler in turn:
 
-* the floor, ``/bench/floor/`` (:mod:`tests.benchmarks.ipn_floor`): the
-  request cycle, one postback to the emulator's ``/ipn-verify``, one insert;
-* the webhook, ``/okpay/ipn/``: the full pipeline (store, parse, postback,
-  checks, dedupe keys, the payment completed, signals).
+* ``webhook``, ``/okpay/ipn/``: the full pipeline (parse, store, postback,
+  checks, dedupe keys, the payment completed, signals);
+* ``minimal``, ``/bench/floor/`` (:mod:`tests.benchmarks.ipn_floor`): store,
+  post back, record the answer in one UPDATE; nothing parsed or applied;
+* ``django-paypal``, ``/bench/paypal/`` (:mod:`tests.benchmarks.ipn_paypal`):
+  django-paypal's own view on PayPal-shaped ``web_accept`` messages, with a
+  ``valid_ipn_received`` receiver completing the payment in one UPDATE.
 
-It prints, per database and per mode, requests per second of both, the mean
-time per request as a client sees it, the CPU time the shop process and the
-emulator process spent per request (Linux ``/proc``) and the throughput
-ratio webhook / floor; then what the shop stored: every webhook answer must
-be 200, every webhook row ``processed`` and VERIFIED, every payment
-``completed``, every floor postback VERIFIED. Anything else is printed too
-(and the exit status is 1), so the figure cannot hide failed or duplicate
-deliveries. The load average before and after is printed last.
+It prints, per database and per mode, requests per second, the mean time per
+request as a client sees it, the CPU time the shop and the postback process
+spent per request (Linux ``/proc``) and the throughput ratios webhook /
+django-paypal and webhook / minimal (issue targets: at least 2 and at least
+0.6); then SQL statements per IPN for each handler (counted by
+:mod:`tests.benchmarks.ipn_statements`, transaction control left out; target
+at most 6 for the webhook) and what the shop stored: every answer must be
+200, every webhook row ``processed`` and VERIFIED, every payment
+``completed``, every minimal-handler and django-paypal postback VERIFIED.
+Anything else is printed too (and the exit status is 1). The load average
+before and after is printed last.
 
-Client threads, the shop and the emulator (which answers each postback)
-share the machine's cores, so the figures compare the two handlers; they are
-not a capacity figure for a server. On a busy machine the CPU-per-request
-columns are steadier than the rates.
+Client threads, the shop and the postback process share the machine's
+cores, so the figures compare the handlers; they are not a capacity figure
+for a server. On a busy machine the CPU-per-request columns are steadier
+than the rates.
 """
 
 from __future__ import annotations
@@ -70,6 +85,7 @@ sys.path.insert(0, str(REPO))
 
 from okpay_gateway.provider.client import OkPayClient  # noqa: E402
 from okpay_gateway.provider.settings import OkPaySettings  # noqa: E402
+from tests.benchmarks import ipn_paypal  # noqa: E402
 
 MERCHANT_WALLET = "OK100000001"
 API_PASSWORD = "bench-ipn-api-password"
@@ -295,8 +311,23 @@ def write_fixture(path: Path, charges: list[Charge], seed: dict) -> None:
         }
         for c in charges
     ]
+    paypal_payments = [
+        {
+            "invoice": f"{ipn_paypal.PAYPAL_INVOICE_PREFIX}{n}",
+            "amount": str(c.amount),
+            "currency": CURRENCY,
+        }
+        for n, c in enumerate(charges)
+    ]
     path.write_text(
-        json.dumps({"contracts": contracts, "payments": payments}), encoding="utf-8"
+        json.dumps(
+            {
+                "contracts": contracts,
+                "payments": payments,
+                "paypal_payments": paypal_payments,
+            }
+        ),
+        encoding="utf-8",
     )
 
 
@@ -421,8 +452,17 @@ def drop_postgres() -> None:
     _pg_admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
 
 
+def start_stub(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    log = tmp / "stub.log"
+    proc = _spawn(
+        [sys.executable, str(REPO / "tests" / "benchmarks" / "postback_stub.py")], log
+    )
+    match = _wait_for_line(proc, log, r"STUB_URL (http://\S+/)", "the postback stub")
+    return proc, match.group(1)
+
+
 def start_shop(
-    tmp: Path, db: str, emulator_url: str, fixture: Path
+    tmp: Path, db: str, emulator_url: str, fixture: Path, verify_url: str = ""
 ) -> tuple[subprocess.Popen[bytes], str]:
     log = tmp / f"shop-{db}.log"
     proc = _spawn(
@@ -443,6 +483,8 @@ def start_shop(
             API_PASSWORD,
             "--fixture",
             str(fixture),
+            "--verify-url",
+            verify_url,
         ],
         log,
     )
@@ -457,83 +499,124 @@ def _fmt_counts(counts: dict | Counter) -> str:
     return ", ".join(f"{key} × {value}" for key, value in sorted(counts.items())) or "-"
 
 
+@dataclass(frozen=True, slots=True)
+class Handler:
+    name: str
+    path: str
+    bodies: dict[str, list[tuple[bytes, str]]]  # warm / sequential / concurrent
+
+
+def _statements_per_request(stats: dict, path: str) -> str:
+    sql = stats["sql"]
+    count = sql["requests"].get("/" + path, 0)
+    if not count:
+        return "n/a"
+    return f"{sql['statements'].get('/' + path, 0) / count:.1f}"
+
+
 def bench_database(
     label: str,
     shop_url: str,
     pids: dict[str, int],
-    warm: list[tuple[bytes, str]],
-    sequential: list[tuple[bytes, str]],
-    concurrent: list[tuple[bytes, str]],
+    handlers: list[Handler],
     threads: int,
 ) -> bool:
     """Run and print one database's figures; True when every check held."""
-    floor_url = shop_url + "bench/floor/"
-    webhook_url = shop_url + "okpay/ipn/"
-    floor_statuses: Counter = Counter()
-    webhook_statuses: Counter = Counter()
+    statuses: dict[str, Counter] = {h.name: Counter() for h in handlers}
     # Warm-up (imports, first queries, connection setup), not timed.
-    floor_statuses.update(replay(floor_url, warm, 1).statuses)
-    webhook_statuses.update(replay(webhook_url, warm, 1).statuses)
-
-    print(f"\n{label}")
-    for mode, bodies, clients in (
-        ("sequential, 1 client", sequential, 1),
-        (f"concurrent, {threads} clients", concurrent, threads),
-    ):
-        floor = replay(floor_url, bodies, clients, pids)
-        webhook = replay(webhook_url, bodies, clients, pids)
-        floor_statuses.update(floor.statuses)
-        webhook_statuses.update(webhook.statuses)
-        n = len(bodies)
-        print(f"  {mode}, {n} IPNs:")
-        for name, run in (("webhook", webhook), ("floor", floor)):
-            print(
-                f"    {name:<8}{run.rate(n):7.1f} req/s  "
-                f"{run.ms_per_request(n, clients):6.1f} ms/request  "
-                f"CPU per request: shop {run.cpu_ms('shop', n)} ms, "
-                f"emulator {run.cpu_ms('emulator', n)} ms"
-            )
-        print(
-            f"    webhook/floor throughput ratio {webhook.rate(n) / floor.rate(n):.2f}"
+    for handler in handlers:
+        statuses[handler.name].update(
+            replay(shop_url + handler.path, handler.bodies["warm"], 1).statuses
         )
 
+    print(f"\n{label}")
+    for mode, key, clients in (
+        ("sequential, 1 client", "sequential", 1),
+        (f"concurrent, {threads} clients", "concurrent", threads),
+    ):
+        runs: dict[str, Run] = {}
+        for handler in handlers:
+            run = replay(shop_url + handler.path, handler.bodies[key], clients, pids)
+            statuses[handler.name].update(run.statuses)
+            runs[handler.name] = run
+        n = len(handlers[0].bodies[key])
+        print(f"  {mode}, {n} IPNs each:")
+        for name, run in runs.items():
+            print(
+                f"    {name:<14}{run.rate(n):7.1f} req/s  "
+                f"{run.ms_per_request(n, clients):6.1f} ms/request  "
+                f"CPU per request: shop {run.cpu_ms('shop', n)} ms, "
+                f"postback {run.cpu_ms('postback', n)} ms"
+            )
+        ours = runs["webhook"].rate(n)
+        ratios = [
+            f"webhook / {name} {ours / run.rate(n):.2f}"
+            for name, run in runs.items()
+            if name != "webhook"
+        ]
+        print(f"    throughput ratios: {'; '.join(ratios)}")
+
     stats = requests.get(shop_url + "bench/stats", timeout=TIMEOUT).json()
-    expected = len(warm) + len(sequential) + len(concurrent)
-    states = stats["webhook_states"]
-    verification = stats["webhook_verification"]
-    payments = stats["payments"]
-    answers = stats["floor_answers"]
+    expected = sum(len(b) for b in handlers[0].bodies.values())
     print(
-        f"  webhook: HTTP {_fmt_counts(webhook_statuses)}; rows {_fmt_counts(states)}; "
-        f"verification {_fmt_counts(verification)}; payments {_fmt_counts(payments)}"
+        "  SQL statements per IPN: "
+        + ", ".join(
+            f"{h.name} {_statements_per_request(stats, h.path)}" for h in handlers
+        )
     )
+    for handler in handlers:
+        print(f"  {handler.name}: HTTP {_fmt_counts(statuses[handler.name])}")
     print(
-        f"  floor:   HTTP {_fmt_counts(floor_statuses)}; "
-        f"postback answers {_fmt_counts(answers)}"
+        f"  webhook rows {_fmt_counts(stats['webhook_states'])}; verification "
+        f"{_fmt_counts(stats['webhook_verification'])}; minimal-handler answers "
+        f"{_fmt_counts(stats['floor_answers'])}; django-paypal rows "
+        f"{_fmt_counts(stats['paypal'])}; payments {_fmt_counts(stats['payments'])}"
     )
+    paid = expected * (2 if any(h.name == "django-paypal" for h in handlers) else 1)
     honest = (
-        webhook_statuses == Counter({200: expected})
-        and states == {"processed": expected}
-        and verification == {"verified": expected}
-        and payments == {"completed": expected}
-        and floor_statuses == Counter({200: expected})
-        and answers == {"VERIFIED": expected}
+        all(statuses[h.name] == Counter({200: expected}) for h in handlers)
+        and stats["webhook_states"] == {"processed": expected}
+        and stats["webhook_verification"] == {"verified": expected}
+        and stats["payments"].get("completed") == paid
+        and stats["floor_answers"] == {"VERIFIED": expected}
+        and stats["paypal"] in ({}, {"ok:VERIFIED": expected})
     )
-    print(
-        f"  checks: {'all ' + str(expected) + ' IPNs answered 200, processed, VERIFIED; every payment completed' if honest else 'NOT all as expected (see above)'}"
+    verdict = (
+        f"all {expected} IPNs per handler answered 200; every webhook row "
+        "processed and VERIFIED; every payment completed"
+        if honest
+        else "NOT all as expected (see above)"
     )
+    print(f"  checks: {verdict}")
     return honest
+
+
+def _split(bodies: list, warmup: int, messages: int) -> dict[str, list]:
+    return {
+        "warm": bodies[:warmup],
+        "sequential": bodies[warmup : warmup + messages],
+        "concurrent": bodies[warmup + messages :],
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        description="IPN throughput through the webhook against a floor handler."
+        description="IPN throughput: our webhook, django-paypal's view and a "
+        "minimal handler, against one postback stub."
     )
     parser.add_argument("--messages", type=int, default=500, help="IPNs per mode")
     parser.add_argument("--warmup", type=int, default=20, help="untimed IPNs first")
     parser.add_argument("--threads", type=int, default=4, help="concurrent clients")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--postback",
+        choices=["stub", "emulator"],
+        default="stub",
+        help="stub (default): every handler posts back to a stub answering "
+        "VERIFIED; emulator: ours post back to the emulator's /ipn-verify "
+        "(django-paypal is left out: the emulator does not speak PayPal)",
+    )
     args = parser.parse_args()
     total = args.warmup + 2 * args.messages
 
@@ -545,22 +628,53 @@ def main() -> int:
         threading.Thread(target=collector.serve_forever, daemon=True).start()
         seed = _seed(total, collector.url)
         emulator, emulator_url = start_emulator(tmp, seed)
+        stub, stub_url = start_stub(tmp)
         try:
             t0 = time.perf_counter()
             charges = make_charges(emulator_url, total, collector)
             by_invoice = bodies_by_invoice(collector)
             bodies = [by_invoice[c.invoice] for c in charges]
             print(
-                f"IPN throughput end to end (emulator {emulator_url} on loopback, "
-                f"postback included): {total} genuine `payment` IPNs from "
-                f"PreapprovedPayment_Charge, made in {time.perf_counter() - t0:.1f} s; "
-                f"{args.messages} distinct IPNs per mode, {args.warmup} untimed first."
+                f"IPN throughput end to end on loopback: {total} genuine `payment` "
+                f"IPNs from PreapprovedPayment_Charge at the emulator, made in "
+                f"{time.perf_counter() - t0:.1f} s; {args.messages} distinct IPNs "
+                f"per mode and handler, {args.warmup} untimed first. Postbacks go "
+                f"to {'a stub answering VERIFIED' if args.postback == 'stub' else 'the emulator'}."
             )
             fixture = tmp / "fixture.json"
             write_fixture(fixture, charges, seed)
-            warm = bodies[: args.warmup]
-            sequential = bodies[args.warmup : args.warmup + args.messages]
-            concurrent = bodies[args.warmup + args.messages :]
+            handlers = [
+                Handler(
+                    "webhook", "okpay/ipn/", _split(bodies, args.warmup, args.messages)
+                ),
+                Handler(
+                    "minimal",
+                    "bench/floor/",
+                    _split(bodies, args.warmup, args.messages),
+                ),
+            ]
+            verify_url = stub_url if args.postback == "stub" else ""
+            if verify_url and ipn_paypal.available():
+                paypal_bodies = [
+                    (
+                        ipn_paypal.paypal_body(
+                            n, str(c.amount), "merchant@bench.example"
+                        ),
+                        FORM,
+                    )
+                    for n, c in enumerate(charges)
+                ]
+                handlers.append(
+                    Handler(
+                        "django-paypal",
+                        "bench/paypal/",
+                        _split(paypal_bodies, args.warmup, args.messages),
+                    )
+                )
+            elif verify_url:
+                print(
+                    "django-paypal is not installed (pip install '.[bench]'): left out"
+                )
 
             databases = []
             if not args.no_sqlite:
@@ -573,16 +687,15 @@ def main() -> int:
                     if reason is not None:
                         print(f"\n{label}: skipped, PostgreSQL unreachable ({reason})")
                         continue
-                shop, shop_url = start_shop(tmp, db, emulator_url, fixture)
+                shop, shop_url = start_shop(tmp, db, emulator_url, fixture, verify_url)
+                postback_pid = stub.pid if verify_url else emulator.pid
                 try:
                     ok = (
                         bench_database(
                             label,
                             shop_url,
-                            {"shop": shop.pid, "emulator": emulator.pid},
-                            warm,
-                            sequential,
-                            concurrent,
+                            {"shop": shop.pid, "postback": postback_pid},
+                            handlers,
                             args.threads,
                         )
                         and ok
@@ -592,6 +705,7 @@ def main() -> int:
                     if db == "postgres":
                         drop_postgres()
         finally:
+            _stop(stub)
             _stop(emulator)
             collector.shutdown()
             collector.server_close()

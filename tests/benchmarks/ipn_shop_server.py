@@ -35,6 +35,8 @@ def _configure(args: argparse.Namespace) -> None:
     os.environ["BENCH_EMULATOR_URL"] = args.emulator_url
     os.environ["BENCH_WALLET_ID"] = args.wallet_id
     os.environ["BENCH_API_PASSWORD"] = args.api_password
+    if args.verify_url:
+        os.environ["BENCH_VERIFY_URL"] = args.verify_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.benchmarks.ipn_shop_settings"
     sys.path.insert(0, str(REPO))
     import django
@@ -79,6 +81,19 @@ def _load_fixture(path: Path, wallet_id: str) -> None:
         ],
         batch_size=500,
     )
+    # The payments django-paypal's peer completes (no contract: plain payments).
+    Payment.objects.bulk_create(
+        [
+            Payment(
+                invoice=row["invoice"],
+                amount=Decimal(row["amount"]),
+                currency=row["currency"],
+                status=PaymentStatus.SENDING,
+            )
+            for row in data.get("paypal_payments", [])
+        ],
+        batch_size=500,
+    )
 
 
 def main() -> int:
@@ -90,6 +105,9 @@ def main() -> int:
     parser.add_argument("--wallet-id", required=True)
     parser.add_argument("--api-password", required=True)
     parser.add_argument("--fixture", type=Path, required=True)
+    parser.add_argument(
+        "--verify-url", default="", help="postback URL instead of /ipn-verify"
+    )
     args = parser.parse_args()
     _configure(args)
 
@@ -98,6 +116,12 @@ def main() -> int:
     from django.db import connections
 
     from okpay_gateway import http_server
+    from tests.benchmarks import ipn_paypal
+
+    if ipn_paypal.available():
+        ipn_paypal.connect()
+        if args.verify_url:
+            ipn_paypal.point_postback_at(args.verify_url)
 
     call_command("migrate", interactive=False, verbosity=0)
     _load_fixture(args.fixture, args.wallet_id)

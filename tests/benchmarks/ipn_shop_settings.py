@@ -8,7 +8,11 @@ variables set by ``ipn_shop_server.py``:
 * ``BENCH_DB``: ``sqlite`` (file ``BENCH_SQLITE_PATH``) or ``postgres``
   (``BENCH_PG_NAME`` on 127.0.0.1:5432, user postgres);
 * ``BENCH_EMULATOR_URL``, ``BENCH_WALLET_ID``, ``BENCH_API_PASSWORD``: the
-  emulator and the seeded merchant wallet.
+  emulator and the seeded merchant wallet;
+* ``BENCH_VERIFY_URL`` (optional): where postbacks go instead of the
+  emulator's ``/ipn-verify`` (the benchmark's stub).
+
+django-paypal's IPN app is installed when the ``bench`` extra is.
 
 Database connections are persistent (``CONN_MAX_AGE = None``): the threaded
 server keeps one thread per keep-alive client connection, so each client
@@ -34,9 +38,17 @@ INSTALLED_APPS = [
     "okpay_gateway",
     "okpay_gateway.host",
 ]
+try:
+    import paypal.standard.ipn  # noqa: F401  (the ``bench`` extra)
+except ImportError:
+    pass
+else:
+    INSTALLED_APPS.append("paypal.standard.ipn")
 
 # A typical shop's middleware; both handlers go through all of it.
 MIDDLEWARE = [
+    # Outermost: counts every statement a request causes (see its docstring).
+    "tests.benchmarks.ipn_statements.CountStatements",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,6 +96,9 @@ OKPAY_GATEWAY = {
     "API_PASSWORD": os.environ.get("BENCH_API_PASSWORD", ""),
     "STANDALONE": True,
 }
+if os.environ.get("BENCH_VERIFY_URL"):
+    # The benchmarks' postback stub instead of the emulator's /ipn-verify.
+    OKPAY_GATEWAY["VERIFY_URL"] = os.environ["BENCH_VERIFY_URL"]
 # The emulator environment with DEBUG off is refused by the system checks
 # unless the run says it is a test double on purpose.
 OKPAY_EMULATOR = {"ALLOW_WITHOUT_DEBUG": True}

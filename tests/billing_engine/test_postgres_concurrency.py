@@ -104,6 +104,31 @@ def _worker_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# How long a worker may take to start charging (process start, Django set-up,
+# WSDL parsing) on a slow, loaded machine before the test gives up.
+PROGRESS_WAIT_SECONDS = 120
+
+
+def _charges_made() -> int:
+    """Charges OKPAY (the emulator) has recorded so far, by any run."""
+    return sum(emulator_invoices().values())
+
+
+def _wait_for_charges(process: subprocess.Popen, *, more_than: int) -> bool:
+    """Wait until the emulator has recorded a charge by ``process``'s run.
+
+    False when the process ended, or the time ran out, without one.
+    """
+    deadline = time.monotonic() + PROGRESS_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if _charges_made() > more_than:
+            return True
+        if process.poll() is not None:
+            return _charges_made() > more_than
+        time.sleep(0.05)
+    return False
+
+
 def test_sigkilled_runs_then_resolver_charge_every_period_exactly_once(okpay):
     """Runs killed at random points (also inside applied-late answers) lose nothing and repeat nothing."""
     size, kills = (500, 20) if FULL else (200, 5)
@@ -119,6 +144,7 @@ def test_sigkilled_runs_then_resolver_charge_every_period_exactly_once(okpay):
     )
     lease = timedelta(seconds=600)
     as_of = due
+    kills_mid_run = 0
     for _ in range(kills):
         set_time(as_of)
         process = subprocess.Popen(
@@ -136,13 +162,24 @@ def test_sigkilled_runs_then_resolver_charge_every_period_exactly_once(okpay):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(2.0, 4.5))
+        charged_before = _charges_made()
+        progressed = _wait_for_charges(process, more_than=charged_before)
+        # Kill at a random point of the charging, not of the start-up: a slow
+        # machine that has not charged yet would otherwise test nothing.
+        time.sleep(rng.uniform(0.0, 1.5))
+        killed_mid_run = process.poll() is None
         process.send_signal(signal.SIGKILL)
         process.wait()
+        assert progressed, "the worker charged nothing before it was killed"
+        kills_mid_run += killed_mid_run
         # The next run starts after the dead run's leases ran out.
         as_of = as_of + lease + timedelta(seconds=1)
     faults.clear()
     in_doubt = ChargeAttempt.objects.filter(status=ChargeAttemptStatus.SENDING).count()
+    charged_by_killed_runs = _charges_made()
+    # Some kill must have landed while the run still had work, or no crash was tested.
+    assert kills_mid_run >= 1
+    assert charged_by_killed_runs > 0
 
     resolved = {}
     for _ in range(5):
@@ -154,7 +191,9 @@ def test_sigkilled_runs_then_resolver_charge_every_period_exactly_once(okpay):
         as_of += timedelta(minutes=5)
 
     sys.stderr.write(
-        f"\ncrash test: {in_doubt} attempts in doubt after kills; resolver {resolved}\n"
+        f"\ncrash test: {kills_mid_run}/{kills} kills mid-run, "
+        f"{charged_by_killed_runs}/{size} charged by killed runs, "
+        f"{in_doubt} attempts in doubt after kills; resolver {resolved}\n"
     )
     assert emulator_invoices() == _expected(subs)
     assert set(ChargeAttempt.objects.values_list("status", flat=True)) == {
@@ -171,7 +210,10 @@ def test_celery_workers_with_redis_charge_every_subscription_once(okpay):
 
     queue = f"okpay-test-{uuid.uuid4().hex[:8]}"
     os.environ["OKPAY_TEST_QUEUE"] = queue
-    okpay.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
+    # The same broker the workers read (worker_settings), so parallel suites
+    # can each use their own database.
+    broker = os.environ.get("OKPAY_TEST_BROKER", "redis://127.0.0.1:6379/15")
+    okpay.CELERY_BROKER_URL = broker
     okpay.OKPAY_GATEWAY = {
         **okpay.OKPAY_GATEWAY,
         "RENEWAL_QUEUE": queue,
@@ -179,7 +221,7 @@ def test_celery_workers_with_redis_charge_every_subscription_once(okpay):
     }
     from tests.billing_engine.celery_app import app
 
-    app.conf.broker_url = "redis://127.0.0.1:6379/15"
+    app.conf.broker_url = broker
     size = 120
     # Real time: the workers' tokens follow the wall clock.
     emulator_clock.reset()

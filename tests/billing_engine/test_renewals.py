@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from okpay_gateway.billing import engine
@@ -146,8 +147,13 @@ def test_contract_closed_mid_run_stops_its_subscriptions(okpay):
             contracts.close_contract(second, "canceled", "canceled")
             closed.append(True)
 
+    # Batches of one, so the close lands between the first batch and the next
+    # (within a batch the attempts are written, re-checked, before any call).
+    config = dataclasses.replace(engine.RenewalConfig.from_settings(), batch_size=1)
     report = engine.run_renewals(
-        now=set_time(utc(2027, 2, 3)), progress=close_second_after_first
+        now=set_time(utc(2027, 2, 3)),
+        progress=close_second_after_first,
+        config=config,
     )
 
     assert report.outcomes["charged"] == 1

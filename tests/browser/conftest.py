@@ -49,17 +49,37 @@ def require_browser() -> None:
     pytest.skip(message)
 
 
+# Page loads here include SOAP calls and IPN round trips inside the demo
+# server; on a loaded machine they take longer than Playwright's 5 s default
+# for ``expect``, which is separate from the context's default timeout.
+EXPECT_TIMEOUT_MS = 30_000
+
+
 @pytest.fixture(scope="session")
 def browser():
     require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
+    # While the browser lives, Playwright's sync API marks its event loop as
+    # running in this thread between calls, and Django then refuses ORM calls
+    # here (tests' own queries, pytest-django's flush after live-server
+    # tests): they are plain synchronous code, so say so for that long.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +98,7 @@ def page(browser, demo_shop: DemoServer):
     context = browser.new_context(
         base_url=demo_shop.base_url, viewport={"width": 1280, "height": 900}
     )
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     page = context.new_page()
     # The cancel button asks "are you sure?"; a visitor says yes.
     page.on("dialog", lambda dialog: dialog.accept())

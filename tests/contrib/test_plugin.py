@@ -195,9 +195,13 @@ def test_process_payment_with_active_contract_captures_at_once(world, customer):
 
 
 def test_process_payment_declined_charge_reports_user_message(world, customer):
-    """A charge over the agreement's limit fails with a message safe for the shopper."""
+    """A charge over an agreement that paid before fails with a shopper's message.
+
+    The agreement has paid before (it may carry subscriptions), so no new
+    agreement is offered in its place.
+    """
     configure_plugin()
-    Contract.objects.create(
+    contract = Contract.objects.create(
         okpay_id=world,
         customer=customer,
         channel=CHANNEL,
@@ -207,11 +211,26 @@ def test_process_payment_declined_charge_reports_user_message(world, customer):
         status=ContractStatus.ACTIVE,
         invoice="agr-seed-1",
     )
+    Payment.objects.create(
+        invoice="pay-earlier",
+        contract=contract,
+        amount=Decimal("5.00"),
+        currency="USD",
+        status=PaymentStatus.COMPLETED,
+    )
     response = manager().process_payment(
         PLUGIN_ID, payment_data(user=customer, amount="400.00"), CHANNEL
     )
     assert response.is_success is False
-    assert response.error == "The charge is over the limits of your OKPAY agreement."
+    assert response.error == (
+        "OKPAY refused the payment because it is more than a limit set on your "
+        "OKPAY agreement. Nothing was charged."
+    )
+    assert response.raw_response == {
+        "okpay_error": "limit_exceeded",
+        "okpay_new_agreement": "false",
+        "okpay_retry": "false",
+    }
 
 
 def test_list_payment_sources_active_contract_has_card_info(world, customer):
@@ -436,9 +455,9 @@ def test_settings_provider_reads_saved_plugin_configuration(
     world, settings, monkeypatch
 ):
     """A process that never built the plugin gets the channel's saved settings."""
-    from okpay_gateway import payments
+    from okpay_gateway import conf
 
-    monkeypatch.setattr(payments, "_channel_settings", {})
+    monkeypatch.setattr(conf, "_channel_settings", {})
     settings.PLUGINS = ["okpay_gateway.contrib.saleor.plugin.OkPayGatewayPlugin"]
     settings.OKPAY_HOST_CHANNELS = [CHANNEL]
     settings.OKPAY_GATEWAY = {
@@ -447,7 +466,7 @@ def test_settings_provider_reads_saved_plugin_configuration(
     }
     configure_plugin(read_timeout="12")
 
-    found = payments.settings_for_channel(CHANNEL)
+    found = conf.settings_for_channel(CHANNEL)
 
     assert found.wallet_id == MERCHANT_WALLET
     assert found.read_timeout == 12
@@ -460,7 +479,7 @@ def test_settings_provider_inactive_plugin_falls_back_to_shop_settings(
     """An inactive plugin gives no channel settings; the shop-wide ones are used."""
     from okpay_gateway import conf, payments
 
-    monkeypatch.setattr(payments, "_channel_settings", {})
+    monkeypatch.setattr(conf, "_channel_settings", {})
     settings.PLUGINS = ["okpay_gateway.contrib.saleor.plugin.OkPayGatewayPlugin"]
     settings.OKPAY_HOST_CHANNELS = [CHANNEL]
     settings.OKPAY_GATEWAY = {

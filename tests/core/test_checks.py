@@ -171,3 +171,71 @@ def test_check_settings_unimportable_session_factory_is_e009(production):
     ids = _ids(production, **_live(SESSION_FACTORY="tests.core.support.no_such_thing"))
 
     assert ids == ["okpay_gateway.E009"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("RENEWAL_BATCH_SIZE", "50"),
+        ("RENEWAL_BATCH_SIZE", 0),
+        ("RENEWAL_LEASE_SECONDS", -1),
+        ("RESOLVER_BACKOFF_SECONDS", []),
+        ("REVERIFY_DELAYS", "60,300"),
+        ("BILLING_EMAILS", "yes"),
+        ("EMAIL_FROM", 42),
+    ],
+)
+def test_check_settings_bad_gateway_option_is_e011(production, key, value):
+    """A non-provider option with the wrong type or range is a startup error."""
+    ids = _ids(production, **_live(**{key: value}))
+
+    assert ids == ["okpay_gateway.E011"]
+
+
+def test_check_settings_bad_dunning_ladder_is_e012(production):
+    """DUNNING is read by billing's ladder parser at startup, not mid-run."""
+    production.OKPAY_GATEWAY = _live(DUNNING={"retry_after_weeks": [1]})
+
+    messages = django_checks.run_checks(tags=[checks.TAG])
+
+    assert "okpay_gateway.E012" in [m.id for m in messages]
+    production.OKPAY_GATEWAY = _live(DUNNING={"retry_after_days": [1]})
+    messages = django_checks.run_checks(tags=[checks.TAG])
+    assert "okpay_gateway.E012" not in [m.id for m in messages]
+
+
+def test_gateway_options_defaults_and_overrides():
+    """GatewayOptions holds every non-provider key with its default, typed."""
+    from okpay_gateway.conf import GatewayOptions
+
+    defaults = GatewayOptions.from_mapping({})
+    given = GatewayOptions.from_mapping(
+        {"RENEWAL_BATCH_SIZE": 7, "RESOLVER_BACKOFF_SECONDS": [5, 10], "X": 1}
+    )
+
+    assert defaults == GatewayOptions()
+    assert defaults.renewal_batch_size == 50
+    assert defaults.sending_grace_seconds == 30.0
+    assert given.renewal_batch_size == 7
+    assert given.resolver_backoff_seconds == (5.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("IPN_MAX_BODY_BYTES", 100),
+        ("IPN_MAX_BODY_BYTES", "65536"),
+        ("IPN_MAX_BODY_BYTES", True),
+        ("IPN_RETENTION_DAYS", -1),
+        ("IPN_RETENTION_DAYS", 1.5),
+    ],
+)
+def test_check_settings_bad_ipn_storage_setting_is_e011(production, key, value):
+    """A body cap too small for a real IPN, or a retention that is not whole days."""
+    assert _ids(production, **_live(**{key: value})) == ["okpay_gateway.E011"]
+
+
+def test_check_settings_ipn_storage_settings_in_range_are_clean(production):
+    assert (
+        _ids(production, **_live(IPN_MAX_BODY_BYTES=4096, IPN_RETENTION_DAYS=0)) == []
+    )

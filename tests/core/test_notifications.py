@@ -23,7 +23,7 @@ from okpay_gateway.models import (
     Payment,
     PaymentStatus,
     ProcessedEvent,
-    VerificationResult,
+    VerificationState,
 )
 from tests.core import support
 
@@ -74,7 +74,7 @@ def test_ipn_view_genuine_access_granted_activates_contract(
     assert response.content == b"OK"
     row = _only_notification()
     assert row.state == NotificationState.PROCESSED
-    assert row.verification == VerificationResult.VERIFIED
+    assert row.verification == VerificationState.VERIFIED
     assert row.verification_answer == "VERIFIED"
     assert row.ipn_id == message.ipn_id
     assert row.contract_okpay_id == emu.id
@@ -146,7 +146,7 @@ def test_ipn_view_malformed_body_answers_400_and_keeps_bytes(
     assert bytes(row.body) == body
     assert row.state == NotificationState.MALFORMED
     assert row.flag_codes == ["malformed"]
-    assert row.verification == VerificationResult.PENDING
+    assert row.verification == VerificationState.PENDING
     assert [kw["flags"][0]["code"] for kw in signal_log.of("notification_flagged")] == [
         "malformed"
     ]
@@ -176,7 +176,7 @@ def test_ipn_view_forged_message_is_invalid_and_not_applied(
     assert response.status_code == 200
     row = _only_notification()
     assert row.state == NotificationState.INVALID
-    assert row.verification == VerificationResult.INVALID
+    assert row.verification == VerificationState.INVALID
     assert row.flag_codes == ["verification_invalid"]
     contract.refresh_from_db()
     assert contract.status == ContractStatus.PENDING
@@ -232,7 +232,7 @@ def test_ipn_view_verified_ipn_for_other_wallet_is_flagged_receiver_mismatch(
 
     assert response.status_code == 200
     row = _only_notification()
-    assert row.verification == VerificationResult.VERIFIED
+    assert row.verification == VerificationState.VERIFIED
     assert row.state == NotificationState.FLAGGED
     assert "receiver_mismatch" in row.flag_codes
     contract.refresh_from_db()
@@ -259,7 +259,7 @@ def test_ipn_view_test_answer_in_live_mode_is_invalid(client, merchant, gateway)
 
     assert response.status_code == 200
     row = _only_notification()
-    assert row.verification == VerificationResult.TEST
+    assert row.verification == VerificationState.TEST
     assert row.state == NotificationState.INVALID
     assert row.flag_codes == ["test_in_live_mode"]
     assert row.is_test is True
@@ -280,7 +280,7 @@ def test_ipn_view_verify_endpoint_down_answers_503_then_reverify_applies_once(
     assert response.status_code == 503
     row = _only_notification()
     assert row.state == NotificationState.RETRY
-    assert row.verification == VerificationResult.UNVERIFIABLE
+    assert row.verification == VerificationState.UNVERIFIABLE
     assert row.verification_answer == "HTTP 500"
     assert row.verify_attempts == 1
     assert row.next_verify_at > row.received_at
@@ -298,7 +298,7 @@ def test_ipn_view_verify_endpoint_down_answers_503_then_reverify_applies_once(
     assert [(n.pk, n.state) for n in handled] == [(row.pk, NotificationState.PROCESSED)]
     assert again == []
     row.refresh_from_db()
-    assert row.verification == VerificationResult.VERIFIED
+    assert row.verification == VerificationState.VERIFIED
     assert row.verify_attempts == 2
     assert row.next_verify_at is None
     contract.refresh_from_db()
@@ -306,13 +306,11 @@ def test_ipn_view_verify_endpoint_down_answers_503_then_reverify_applies_once(
     assert contract.okpay_id == emu.id
     assert len(signal_log.of("contract_granted")) == 1
 
-    # OKPAY's own redelivery of the same message is now a duplicate.
+    # OKPAY's own redelivery of the same bytes is counted on the same row.
     response = support.post_ipn(client, body)
     assert response.status_code == 200
-    assert (
-        Notification.objects.order_by("-pk").first().state
-        == NotificationState.DUPLICATE
-    )
+    row = _only_notification()
+    assert (row.state, row.hit_count) == (NotificationState.PROCESSED, 2)
     assert len(signal_log.of("contract_granted")) == 1
 
 
@@ -368,7 +366,7 @@ def test_okpay_reverify_command_reports_states(client, merchant, buyer):
 def test_ipn_view_same_message_twice_applies_once(
     client, merchant, buyer, signal_log, django_capture_on_commit_callbacks
 ):
-    """A redelivered IPN is a DUPLICATE (200): one key set, one grant, one signal."""
+    """A redelivered IPN is counted on its row (200): one key set, one grant, one signal."""
     _our_contract()
     support.grant_at_emulator(merchant, buyer, invoice="agr-1")
     body = support.body_of(support.last_ipn())
@@ -378,14 +376,33 @@ def test_ipn_view_same_message_twice_applies_once(
         second = support.post_ipn(client, body)
 
     assert (first.status_code, second.status_code) == (200, 200)
-    states = list(Notification.objects.order_by("pk").values_list("state", flat=True))
-    assert states == [NotificationState.PROCESSED, NotificationState.DUPLICATE]
+    row = _only_notification()
+    assert (row.state, row.hit_count) == (NotificationState.PROCESSED, 2)
+    assert row.last_seen_at >= row.received_at
     assert ProcessedEvent.objects.count() == 2
-    assert {e.notification_id for e in ProcessedEvent.objects.all()} == {
-        Notification.objects.order_by("pk").first().pk
-    }
+    assert {e.notification_id for e in ProcessedEvent.objects.all()} == {row.pk}
     assert len(signal_log.of("contract_granted")) == 1
     assert len(signal_log.of("notification_processed")) == 1
+
+
+def test_ipn_view_same_grant_in_other_bytes_is_duplicate(
+    client, merchant, buyer, signal_log, django_capture_on_commit_callbacks
+):
+    """The same IPN with a different header-level charset is a new row, a DUPLICATE."""
+    _our_contract()
+    support.grant_at_emulator(merchant, buyer, invoice="agr-1")
+    body = support.body_of(support.last_ipn())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = support.post_ipn(client, body)
+        second = client.post(
+            support.IPN_PATH, data=body, content_type=support.FORM + "; charset=utf-8"
+        )
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    states = list(Notification.objects.order_by("pk").values_list("state", flat=True))
+    assert states == [NotificationState.PROCESSED, NotificationState.DUPLICATE]
+    assert len(signal_log.of("contract_granted")) == 1
 
 
 def _state_after(deliveries, client, capture) -> tuple:

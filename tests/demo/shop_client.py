@@ -84,11 +84,14 @@ class Shopper:
     def approve_at_okpay(
         self, checkout_page: requests.Response, email: str, password: str, **limits: str
     ) -> requests.Response:
-        page = self.post(
-            form_action(checkout_page.text, "sign-in"),
-            {"email": email, "password": password},
-            csrf_from=checkout_page.text,
-        )
+        page = checkout_page
+        if re.search(r'action="[^"]*sign-in', page.text):
+            # Signed in at OKPAY already (an earlier approval): no sign-in form.
+            page = self.post(
+                form_action(checkout_page.text, "sign-in"),
+                {"email": email, "password": password},
+                csrf_from=checkout_page.text,
+            )
         fields = {"decision": "approve", **limits}
         autopost = self.post(
             form_action(page.text, "approve"), fields, csrf_from=page.text

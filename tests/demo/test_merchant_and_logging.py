@@ -44,6 +44,10 @@ def soap_log_records(output: str) -> list[str]:
             current = [line] if " okpay_gateway.provider.soap: " in line else None
             if current is not None:
                 records.append(current)
+        elif not line.strip():
+            # A record ends at the blank line after its envelope (the banner's
+            # wallet IDs can follow it).
+            current = None
         elif current is not None:
             current.append(line)
     return ["\n".join(record) for record in records]

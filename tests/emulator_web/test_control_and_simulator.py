@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from okpay_gateway.emulator import clock, ipn_sender, operations
+from okpay_gateway.emulator import clock, ipn_sender, operations, seed
 from okpay_gateway.emulator.models import (
     Contract,
     ContractStatus,
@@ -20,6 +20,15 @@ from okpay_gateway.emulator.models import (
 from okpay_gateway.emulator.simulator import SimulatorRequest, build_simulator_fields
 
 pytestmark = pytest.mark.usefixtures("manual_delivery")
+
+
+def _sign_in_as_merchant(client, password: str = seed.DEFAULT_MERCHANT_PASSWORD):
+    """The merchant's own sign-in, as a script would do it (JSON, session cookie)."""
+    return client.post(
+        reverse("okpay_emulator:merchant-sign-in"),
+        json.dumps({"email": seed.DEFAULT_MERCHANT_EMAIL, "password": password}),
+        content_type="application/json",
+    )
 
 
 def _api(client, name, data=None, *args):
@@ -158,6 +167,7 @@ def test_control_pages_render(client, seeded):
     assert "(no URL: stored only)" in history
     ledger = client.get(reverse("okpay_emulator:control-ledger")).content.decode()
     assert "alice@example.com" in ledger
+    _sign_in_as_merchant(client)
     simulator = client.get(reverse("okpay_emulator:simulator")).content.decode()
     assert 'for="id_url"' in simulator
     assert "merchant@example.com" in simulator
@@ -212,6 +222,7 @@ def test_simulator_fields_follow_the_placeholder_set(seeded):
 
 def test_simulator_api_sends_preapproved_event_to_listener(client, seeded, listener):
     """The JSON endpoint sends a test access_granted IPN with the chosen status."""
+    assert _sign_in_as_merchant(client).status_code == 200
     response = client.post(
         reverse("okpay_emulator:simulator-api"),
         json.dumps(
@@ -245,6 +256,7 @@ def test_simulator_api_sends_preapproved_event_to_listener(client, seeded, liste
 
 def test_simulator_page_rejects_bad_input(client, seeded):
     """The simulator form shows a readable error for an unknown event."""
+    _sign_in_as_merchant(client)
     response = client.post(
         reverse("okpay_emulator:simulator"),
         {
@@ -256,3 +268,71 @@ def test_simulator_page_rejects_bad_input(client, seeded):
     assert response.status_code == 400
     assert "event must be one of" in response.content.decode()
     assert Contract.objects.count() == 0
+
+
+def _simulate(client, **data):
+    return client.post(
+        reverse("okpay_emulator:simulator-api"),
+        json.dumps({"url": "http://127.0.0.1:9/", **data}),
+        content_type="application/json",
+    )
+
+
+def test_simulator_api_needs_the_merchants_sign_in(client, seeded):
+    """Without the emulator's sign-in the API sends nothing: 401."""
+    response = _simulate(client, receiver="merchant@example.com")
+
+    assert response.status_code == 401
+    assert IpnMessage.objects.count() == 0
+
+
+def test_simulator_api_wrong_password_signs_nobody_in(client, seeded):
+    """A wrong password is 401 and the API stays closed."""
+    assert _sign_in_as_merchant(client, password="guess").status_code == 401
+
+    assert _simulate(client).status_code == 401
+    assert IpnMessage.objects.count() == 0
+
+
+def test_simulator_page_redirects_to_the_sign_in_form(client, seeded):
+    """The page sends a visitor to the form, which signs in and comes back."""
+    page = reverse("okpay_emulator:simulator")
+
+    response = client.get(page)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("okpay_emulator:merchant-sign-in"))
+
+    form = client.get(response["Location"])
+    assert 'name="password"' in form.content.decode()
+    signed_in = client.post(
+        reverse("okpay_emulator:merchant-sign-in"),
+        {
+            "email": seed.DEFAULT_MERCHANT_EMAIL,
+            "password": seed.DEFAULT_MERCHANT_PASSWORD,
+            "next": page,
+        },
+    )
+    assert (signed_in.status_code, signed_in["Location"]) == (302, page)
+    assert client.get(page).status_code == 200
+
+    client.post(reverse("okpay_emulator:merchant-sign-out"))
+    assert client.get(page).status_code == 302
+
+
+def test_simulator_sends_only_as_the_signed_in_wallet(client, seeded):
+    """A customer who signs in cannot send as the merchant; messages name the signer."""
+    alice = operations.find_wallet("alice@example.com")
+    client.post(
+        reverse("okpay_emulator:merchant-sign-in"),
+        json.dumps({"email": alice.email, "password": seed.DEFAULT_CUSTOMER_PASSWORD}),
+        content_type="application/json",
+    )
+
+    refused = _simulate(client, receiver="merchant@example.com")
+    sent = _simulate(client)
+
+    assert refused.status_code == 400
+    assert "your own wallet" in refused.json()["error"]
+    assert sent.status_code == 201
+    fields = dict(IpnMessage.objects.get().fields)
+    assert fields["ok_receiver_wallet"] == alice.wallet_id

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.urls import reverse
 
-from okpay_gateway import payments
+from okpay_gateway import conf
 from okpay_gateway.contrib.saleor import consts
 from okpay_gateway.host.admin import CLEAR_SUFFIX, OutputWidget
 from okpay_gateway.host.models import CustomerMetadata, PluginConfiguration
@@ -34,7 +34,7 @@ def okpay_host(settings, monkeypatch):
     settings.PLUGINS = [PLUGIN_PATH]
     settings.OKPAY_HOST_CHANNELS = [CHANNEL]
     # An active plugin registers its settings per channel when it is loaded.
-    monkeypatch.setattr(payments, "_channel_settings", {})
+    monkeypatch.setattr(conf, "_channel_settings", {})
     return settings
 
 

@@ -11,7 +11,7 @@ from okpay_gateway.emulator import faults, operations
 from okpay_gateway.emulator.models import Contract as EmuContract
 from okpay_gateway.emulator.models import FaultKind, Wallet
 from okpay_gateway.emulator.models import Transaction as EmuTransaction
-from okpay_gateway.exceptions import InvalidRequest
+from okpay_gateway.exceptions import NotRefundable, RefundAmountInvalid
 from okpay_gateway.models import (
     Contract,
     ContractStatus,
@@ -285,7 +285,7 @@ def test_refund_payment_partial_then_rest_returns_money_to_wallet(okpay_settings
     assert Wallet.objects.get(wallet_id=CUSTOMER_WALLET).balance("USD") == Decimal(
         "500.00"
     )
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(RefundAmountInvalid):
         payments.refund_payment(
             full, amount=Decimal("0.01"), okpay_settings=okpay_settings
         )
@@ -300,7 +300,7 @@ def test_refund_payment_more_than_captured_refused(okpay_settings):
         invoice="inv-over",
         okpay_settings=okpay_settings,
     )
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(RefundAmountInvalid):
         payments.refund_payment(
             payment, amount=Decimal("10.01"), okpay_settings=okpay_settings
         )
@@ -428,3 +428,17 @@ def test_okpay_sync_contracts_command_prints_report(okpay_settings):
         out.getvalue().strip() == "1 agreements: 1 new, 0 changed, 0 closed, 0 errors"
     )
     assert Contract.objects.get(invoice="agr-seed-1").status == ContractStatus.ACTIVE
+
+
+def test_refund_payment_of_uncaptured_payment_is_not_refundable(okpay_settings):
+    """Refunding a payment that never completed raises our own refund error."""
+    contract = local_contract(seed_world())
+    payment = payments.authorize_on_contract(
+        contract, amount=Decimal("5.00"), invoice="inv-norefund"
+    )
+    with pytest.raises(NotRefundable) as caught:
+        payments.refund_payment(payment, okpay_settings=okpay_settings)
+    assert caught.value.user_message == "Only a completed payment can be refunded."
+    assert not EmuTransaction.objects.filter(
+        invoice__startswith="inv-norefund-refund"
+    ).exists()

@@ -8,10 +8,10 @@ import pytest
 
 from okpay_gateway.provider.fees import (
     DEFAULT_FEE_SCHEDULE,
-    FeePayer,
     FeeRule,
     FeeSchedule,
     FeeSplit,
+    OkFees,
     fee_for,
     split_payment,
 )
@@ -87,7 +87,7 @@ def test_fee_rule_minimum_above_maximum_raises_value_error():
 
 def test_split_payment_merchant_pays_fee_deducted_from_credit():
     """ok_fees=0: client pays gross, merchant gets gross - fee, IPN shows the fee."""
-    split = split_payment(Decimal("100.00"), "EUR", FeePayer.MERCHANT)
+    split = split_payment(Decimal("100.00"), "EUR", OkFees.MERCHANT)
     assert split == FeeSplit(
         gross=Decimal("100.00"),
         fee=Decimal("0.50"),
@@ -100,7 +100,7 @@ def test_split_payment_merchant_pays_fee_deducted_from_credit():
 
 def test_split_payment_client_pays_fee_added_to_debit():
     """ok_fees=1: client debited gross + fee, IPN shows fee 0.00 and net = gross."""
-    split = split_payment(Decimal("1000.00"), "USD", FeePayer.CLIENT)
+    split = split_payment(Decimal("1000.00"), "USD", OkFees.CLIENT)
     assert split == FeeSplit(
         gross=Decimal("1000.00"),
         fee=Decimal("2.99"),
@@ -113,14 +113,14 @@ def test_split_payment_client_pays_fee_added_to_debit():
 
 
 def test_split_payment_wire_value_payer_accepted():
-    """The raw ok_fees value "1" works like FeePayer.CLIENT."""
+    """The raw ok_fees value "1" works like OkFees.CLIENT."""
     assert split_payment(Decimal("3.00"), "USD", "1").client_debit == Decimal("3.02")
     assert split_payment(Decimal("3.00"), "USD", "0").merchant_credit == Decimal("2.98")
 
 
 def test_split_payment_minimum_amount_merchant_gets_zero():
     """At 0.01 the minimum fee eats the whole payment when the merchant pays."""
-    split = split_payment(Decimal("0.01"), "USD", FeePayer.MERCHANT)
+    split = split_payment(Decimal("0.01"), "USD", OkFees.MERCHANT)
     assert (split.fee, split.net, split.merchant_credit) == (
         Decimal("0.01"),
         Decimal("0.00"),
@@ -131,11 +131,11 @@ def test_split_payment_minimum_amount_merchant_gets_zero():
 def test_split_payment_negative_amount_raises_value_error():
     """Refund arithmetic is not a split; negative amounts are rejected."""
     with pytest.raises(ValueError):
-        split_payment(Decimal("-5.00"), "USD", FeePayer.MERCHANT)
+        split_payment(Decimal("-5.00"), "USD", OkFees.MERCHANT)
 
 
 def test_fee_payer_values_match_ok_fees():
-    """FeePayer values are the ok_fees wire values."""
-    assert FeePayer.MERCHANT == "0"
-    assert FeePayer.CLIENT == "1"
-    assert FeePayer("1") is FeePayer.CLIENT
+    """OkFees values are the ok_fees wire values."""
+    assert OkFees.MERCHANT == "0"
+    assert OkFees.CLIENT == "1"
+    assert OkFees("1") is OkFees.CLIENT

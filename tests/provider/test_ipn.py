@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from okpay_gateway.exceptions import MalformedNotification
-from okpay_gateway.provider.fees import FeePayer
+from okpay_gateway.provider.fees import OkFees
 from okpay_gateway.provider.ipn import (
     POSTBACK_PREFIX,
     IpnMessage,
@@ -153,7 +153,7 @@ def test_parse_ipn_preapproved_payment_reads_contract_fields():
     assert message.end_date == date(2027, 1, 31)
     assert message.monthly_limit == Decimal("50.00")
     assert (message.daily_limit, message.weekly_limit) == (None, None)
-    assert message.fee_payer is FeePayer.MERCHANT
+    assert message.fee_payer is OkFees.MERCHANT
     assert message.invoice == "sub-7-2026-03"
 
 

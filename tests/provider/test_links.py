@@ -10,7 +10,7 @@ import pytest
 
 from okpay_gateway.exceptions import LinkError
 from okpay_gateway.provider.currencies import SUPPORTED_CURRENCIES
-from okpay_gateway.provider.fees import FeePayer
+from okpay_gateway.provider.fees import OkFees
 from okpay_gateway.provider.links import (
     PAYER_FIELDS,
     CheckoutLink,
@@ -62,7 +62,7 @@ def test_build_preapproved_link_all_fields_in_documented_order():
         ipn_url="https://shop.example/okpay/ipn?channel=eu",
         return_success="https://shop.example/ok",
         return_fail="http://shop.example/fail",
-        fee_payer=FeePayer.MERCHANT,
+        fee_payer=OkFees.MERCHANT,
         language="en",
         payer={
             "ok_payer_zip": "10115",
@@ -211,7 +211,7 @@ def test_build_payment_link_items_in_documented_order():
             LinkItem(name="Gift wrap", price=Decimal("0.99")),
         ],
         invoice="A-1",
-        fee_payer=FeePayer.CLIENT,
+        fee_payer=OkFees.CLIENT,
         ipn_url="https://shop.example/ipn",
     )
     assert link.fields == (
@@ -314,7 +314,7 @@ PREAPPROVED_ERRORS = [
     ({"return_fail": "https://"}, "ok_return_fail", "absolute"),
     ({"checkout_url": "checkout.okpay.com"}, "checkout_url", "absolute"),
     ({"checkout_url": None}, "checkout_url", "required"),
-    ({"fee_payer": "2"}, "ok_fees", "FeePayer"),
+    ({"fee_payer": "2"}, "ok_fees", "OkFees"),
     ({"language": "eng"}, "ok_language", "two-letter"),
     ({"payer": {"ok_payer_nickname": "x"}}, "ok_payer_nickname", "not a payer field"),
     ({"payer": {"first_name": "x"}}, "first_name", "not a payer field"),

@@ -20,6 +20,10 @@ CANCEL_PATH = "cancel"
 SOURCE_BRAND = "okpay"
 SOURCE_TYPE = "okpay"
 
+# Key in PaymentData.data (Saleor: checkoutComplete's paymentData) by which the
+# storefront asks to replace an agreement that cannot pay with a new one.
+NEW_AGREEMENT_KEY = "okpay_new_agreement"
+
 ENVIRONMENTS = ("live", "sandbox", "emulator")
 FEE_PAYERS = ("merchant", "client")
 
@@ -68,6 +72,8 @@ DEFAULTS: dict[str, object] = {
     ACCEPT_TEST_IPN: False,
     CONNECT_TIMEOUT: "5",
     READ_TIMEOUT: "30",
-    CHECK_CREDENTIALS: False,
+    # On: a wrong wallet ID or API password is refused when the settings are
+    # saved, not discovered at the first customer's charge.
+    CHECK_CREDENTIALS: True,
     IPN_URL: None,
 }

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from okpay_gateway import conf, payments
+from okpay_gateway import conf, declines, payments
 from okpay_gateway.exceptions import ConfigurationError
 from okpay_gateway.host.compat import (
     GatewayResponse,
@@ -244,14 +244,55 @@ def _base(payment_information: Any, **kwargs: Any) -> Any:
     return GatewayResponse(**values)
 
 
-def failure(payment_information: Any, message: str, *, kind: str | None = None) -> Any:
+def failure(
+    payment_information: Any,
+    message: str,
+    *,
+    kind: str | None = None,
+    raw_response: dict[str, str] | None = None,
+) -> Any:
     return _base(
         payment_information,
         is_success=False,
         kind=kind or TransactionKind.CAPTURE,
         transaction_id=requested_invoice(payment_information),
         error=message,
+        raw_response=raw_response,
     )
+
+
+def error_failure(payment_information: Any, exc: Any, payment: Any = None) -> Any:
+    """The failure for an :class:`OkPayError`, in the shopper's terms.
+
+    ``payment`` (ours, when known) decides whether a new agreement is offered.
+    """
+    can_replace = payment is not None and declines.unusable_agreement(payment.contract)
+    advice = declines.advice_for(exc.code, default=exc.user_message)
+    return failure(
+        payment_information,
+        advice.message(can_replace=can_replace),
+        raw_response=advice_fields(exc.code, can_replace),
+    )
+
+
+def advice_fields(code: str, can_replace: bool) -> dict[str, str]:
+    """What a storefront needs to offer the way out (``raw_response``).
+
+    ``okpay_new_agreement`` is "true" when paying again with
+    ``paymentData: {"okpay_new_agreement": true}`` replaces the customer's
+    agreement that cannot pay with a new one.
+    """
+    return {
+        "okpay_error": code,
+        "okpay_new_agreement": "true" if can_replace else "false",
+        "okpay_retry": "true" if declines.advice_for(code).retry else "false",
+    }
+
+
+def wants_new_agreement(payment_information: Any) -> bool:
+    """Whether the storefront asked to replace an agreement that cannot pay."""
+    data = getattr(payment_information, "data", None) or {}
+    return flag(data, consts.NEW_AGREEMENT_KEY)
 
 
 def action_required(payment_information: Any, payment: Any, link: Any) -> Any:
@@ -301,12 +342,19 @@ def response_for_payment(
         return _base(
             payment_information, is_success=True, kind=TransactionKind.PENDING, **common
         )
-    if payment.status == PaymentStatus.DECLINED:
+    if payment.status == PaymentStatus.DECLINED or (
+        payment.status == PaymentStatus.PENDING
+        and payment.decline_code in declines.CONFIGURATION_CODES
+    ):
+        can_replace = declines.unusable_agreement(contract)
         return _base(
             payment_information,
             is_success=False,
             kind=TransactionKind.CAPTURE,
-            error=payments.decline_message(payment.decline_code),
+            error=declines.advice_for(payment.decline_code).message(
+                can_replace=can_replace
+            ),
+            raw_response=advice_fields(payment.decline_code, can_replace),
             **common,
         )
     if payment.status == PaymentStatus.CANCELED:

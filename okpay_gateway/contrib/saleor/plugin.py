@@ -16,7 +16,6 @@ capture. With an active agreement ``process_payment`` charges at once.
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import timedelta
 from typing import Any
@@ -26,10 +25,11 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from okpay_gateway import clients, conf, contracts, payments
+from okpay_gateway import alerts, clients, conf, contracts, declines, payments
 from okpay_gateway.exceptions import ConfigurationError, OkPayError
 from okpay_gateway.host.compat import (
     BasePlugin,
@@ -151,7 +151,7 @@ class OkPayGatewayPlugin(BasePlugin):
         except ConfigurationError as exc:
             self.configuration_error = str(exc)
         if self.okpay_settings is not None and self.active:
-            payments.register_channel_settings(self.channel_slug, self.okpay_settings)
+            conf.register_channel_settings(self.channel_slug, self.okpay_settings)
         for item in self.configuration:
             if item["name"] == consts.IPN_URL:
                 item["value"] = self._url(consts.IPN_PATH)
@@ -166,7 +166,7 @@ class OkPayGatewayPlugin(BasePlugin):
             path = f"/plugins/channel/{self.channel_slug}/{self.PLUGIN_ID}/"
         base = (
             mapping.text(self.config, consts.PUBLIC_URL)
-            or conf.setting("PUBLIC_URL")
+            or conf.options().public_url
             or getattr(django_settings, "PUBLIC_URL", None)
             or "http://localhost:8000"
         )
@@ -240,6 +240,12 @@ class OkPayGatewayPlugin(BasePlugin):
         invoice = mapping.payment_invoice(payment_information)
         contract = contracts.active_contract_for(customer, currency, self.channel_slug)
         try:
+            if mapping.wants_new_agreement(
+                payment_information
+            ) and declines.retire_unusable_agreement(
+                contract, okpay_settings=self.okpay_settings
+            ):
+                contract = None
             if contract is None:
                 contract_invoice = mapping.contract_invoice(payment_information)
                 payment, link = payments.request_agreement(
@@ -279,7 +285,9 @@ class OkPayGatewayPlugin(BasePlugin):
                 okpay_settings=self.okpay_settings,
             )
         except OkPayError as exc:
-            return mapping.failure(payment_information, exc.user_message)
+            return mapping.error_failure(
+                payment_information, exc, self._payment(payment_information)
+            )
         return mapping.response_for_payment(payment_information, payment)
 
     def confirm_payment(
@@ -306,7 +314,7 @@ class OkPayGatewayPlugin(BasePlugin):
                     invoice=contract.invoice, okpay_settings=self.okpay_settings
                 )
             except OkPayError as exc:
-                return mapping.failure(payment_information, exc.user_message)
+                return mapping.error_failure(payment_information, exc, payment)
             payment.refresh_from_db()
             contract.refresh_from_db()
         if (
@@ -529,6 +537,9 @@ class OkPayGatewayPlugin(BasePlugin):
         errors = mapping.config_errors(values, active=plugin_configuration.active)
         if not errors and mapping.flag(values, consts.CHECK_CREDENTIALS):
             errors.update(_credential_errors(values))
+            if not errors:
+                # OKPAY accepted the credentials: the merchant fixed the set-up.
+                alerts.resolve(channel=_channel_slug(plugin_configuration))
         if errors:
             raise ValidationError(
                 {
@@ -536,6 +547,12 @@ class OkPayGatewayPlugin(BasePlugin):
                     for name, message in errors.items()
                 }
             )
+
+
+def _channel_slug(plugin_configuration: Any) -> str:
+    # Saleor's configuration points at a Channel, the standalone host's holds the slug.
+    channel = getattr(plugin_configuration, "channel", None)
+    return str(getattr(channel, "slug", channel) or "")
 
 
 def _credential_errors(values: dict[str, Any]) -> dict[str, str]:
@@ -560,15 +577,28 @@ def _credential_errors(values: dict[str, Any]) -> dict[str, str]:
 
 
 def _return_page(payment: Payment | None, *, failed: bool) -> str:
-    if payment is not None and payment.status in payments.CAPTURED_STATUSES:
-        message = "Thank you: your OKPAY payment is complete."
-    elif failed or payment is None:
+    new_agreement = False
+    if payment is None:
+        state = "unknown"
+        message = "This OKPAY payment is not known to the shop."
+    elif payment.status in payments.CAPTURED_STATUSES:
+        state, message = "paid", "Thank you: your OKPAY payment is complete."
+    elif failed:
+        state = "not_completed"
         message = "The OKPAY agreement was not completed. You can close this page."
-    elif payment.status == PaymentStatus.DECLINED:
-        message = payments.decline_message(payment.decline_code)
+    elif payment.status == PaymentStatus.DECLINED or (
+        payment.decline_code in declines.CONFIGURATION_CODES
+    ):
+        state, message = "declined", declines.message_for(payment)
+        new_agreement = declines.unusable_agreement(payment.contract)
     else:
+        state = "processing"
         message = "Thank you: your OKPAY payment is being processed."
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>OKPAY</title>"
-        f"</head><body><p>{html.escape(message)}</p></body></html>"
+    return render_to_string(
+        "okpay_gateway/checkout/return.html",
+        {
+            "state": state,
+            "message": message,
+            "new_agreement": new_agreement,
+        },
     )

@@ -7,8 +7,8 @@ per currency. Exits 1 when anything is unknown or failed (so cron or CI
 notices), 0 otherwise.
 
 ``--dry-run`` previews (no claim, no write, no SOAP call). ``--limit`` caps how
-many subscriptions this run takes. ``--concurrency N`` runs N threads, each
-with its own database connection. ``--as-of`` sets the engine's clock
+many subscriptions this run takes. ``--concurrency N`` keeps up to N charges in
+flight at once (a pool of N sender threads; the database work stays batched). ``--as-of`` sets the engine's clock
 (ISO 8601; default now).
 """
 
@@ -111,7 +111,10 @@ class Command(BaseCommand):
             "--limit", type=int, default=None, help="Most subscriptions taken."
         )
         parser.add_argument(
-            "--concurrency", type=int, default=1, help="Worker threads (default 1)."
+            "--concurrency",
+            type=int,
+            default=1,
+            help="Charges in flight at once (default 1).",
         )
         parser.add_argument(
             "--as-of", default=None, help="Engine clock, ISO 8601 (default now)."

@@ -15,16 +15,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from okpay_gateway import alerts, clients, contracts, payments
+from okpay_gateway import alerts, charts, payments, reporting
 from okpay_gateway.admin_pages import ShowOnlyAdmin, object_or_404
-from okpay_gateway.exceptions import InvalidTransition, OkPayError
+from okpay_gateway.exceptions import OkPayError
 from okpay_gateway.models import (
     CLOSED_CONTRACT_STATUSES,
     ConfigurationAlert,
@@ -76,22 +76,6 @@ def _provider_settings(channel: str) -> Any:
 # --- contracts -------------------------------------------------------------------
 
 
-def _refresh_from_okpay(contract: Contract, client: Any) -> None:
-    """Bring the agreement's available amount and status up to date.
-
-    The available amount is OKPAY's figure for the limit windows around
-    OKPAY's own "now"; a copy stored at the last sync goes stale with every
-    charge, and recomputing it here would mix the shop's clock into windows
-    that only OKPAY's clock defines. So the page asks OKPAY each time.
-    """
-    pp = client.preapproved_payment_get(contract.okpay_id)
-    try:
-        contracts.sync_contract_from_provider(contract, pp)
-    except InvalidTransition as exc:
-        # Closed here, still active at OKPAY: shown as is; sync_contracts reports it.
-        logger.warning("OKPAY agreement %s: %s", contract.okpay_id, exc)
-
-
 class ChargeForm(forms.Form):
     amount = forms.DecimalField(
         min_value=Decimal("0.01"), max_digits=12, decimal_places=2, label="Amount"
@@ -121,15 +105,7 @@ class ContractAdmin(ShowOnlyAdmin):
         "is_test",
     )
     date_hierarchy = "created_at"
-    search_fields = (
-        "title",
-        "client_email",
-        "client_phone",
-        "client_wallet",
-        "client_name",
-        "invoice",
-        "payments__invoice",
-    )
+    search_fields = reporting.SEARCH_FIELDS
     readonly_fields = (
         "okpay_id",
         "status",
@@ -240,23 +216,10 @@ class ContractAdmin(ShowOnlyAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        counts = Contract.objects.aggregate(
-            **{
-                status: Count("pk", filter=Q(status=status))
-                for status in (
-                    ContractStatus.ACTIVE,
-                    ContractStatus.FAILED,
-                    ContractStatus.EXPIRED,
-                    ContractStatus.CANCELED,
-                )
-            }
-        )
         context = {
             "okpay_alerts": alerts.open_alerts(),
-            "okpay_counts": [
-                (ContractStatus(status).label, status, count)
-                for status, count in counts.items()
-            ],
+            "okpay_counts": reporting.status_counts(),
+            "okpay_chart": charts.render_svg(charts.daily_activity()),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
@@ -271,46 +234,8 @@ class ContractAdmin(ShowOnlyAdmin):
         contract = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if contract is not None:
-            context.update(self._history_context(contract))
+            context.update(reporting.history_context(contract))
         return super().change_view(request, object_id, form_url, extra_context=context)
-
-    def _history_context(self, contract: Contract) -> dict[str, Any]:
-        ledger = PaymentEvent.objects.filter(
-            Q(contract=contract) | Q(payment__contract=contract)
-        ).select_related("payment")
-        operations: list[Any] = []
-        operations_error = ""
-        if contract.okpay_id is None:
-            operations_error = "This agreement has not been approved at OKPAY yet."
-        else:
-            try:
-                client = clients.client_for(_provider_settings(contract.channel))
-                operations = list(
-                    client.preapproved_payment_get_operations(contract.okpay_id)
-                )
-                _refresh_from_okpay(contract, client)
-            except OkPayError as exc:
-                logger.warning(
-                    "OKPAY operations of %s unavailable: %s",
-                    contract.okpay_id,
-                    exc.code,
-                )
-                operations_error = (
-                    "OKPAY's list of operations could not be fetched right now "
-                    f"({exc.user_message}). The ledger below is complete."
-                )
-        # Transactions dated on OKPAY's clock too, the clock of the operations
-        # below (the emulator's can be moved; a real OKPAY's may drift).
-        okpay_dates = {op.id: op.date for op in operations}
-        events = list(ledger.order_by("created_at", "pk"))
-        for event in events:
-            event.okpay_date = okpay_dates.get(event.okpay_txn_id)
-        return {
-            "okpay_ledger": events,
-            "okpay_operations": operations,
-            "okpay_operations_error": operations_error,
-            "okpay_can_act": contract.status == ContractStatus.ACTIVE,
-        }
 
     def get_urls(self) -> list[Any]:
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"

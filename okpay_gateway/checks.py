@@ -19,13 +19,17 @@ okpay_gateway.E011 a gateway option (``GatewayOptions``) has a wrong type or val
                    e.g. ``IPN_MAX_BODY_BYTES`` / ``IPN_RETENTION_DAYS`` out of range
 okpay_gateway.E012 ``DUNNING`` is not a valid dunning ladder
 okpay_gateway.W001 a live URL (verify, API, checkout) is not https
-okpay_gateway.W002 ``STANDALONE`` is False but no ``SETTINGS_PROVIDER`` is set
+okpay_gateway.W002 ``STANDALONE`` is False (or ``OKPAY_GATEWAY`` is absent) but
+                   no ``SETTINGS_PROVIDER`` is set
+okpay_gateway.W003 ``EMAIL_BACKEND`` is empty or cannot be imported (billing
+                   e-mails cannot be sent; Saleor without ``EMAIL_URL``)
 =================  =========================================================
 
 Standalone settings: a shop that configures OKPAY only through plugins
 (per-channel configuration in the Saleor plugin) sets
 ``OKPAY_GATEWAY = {"STANDALONE": False, ...}`` or leaves ``OKPAY_GATEWAY``
-out; then the wallet and password are not required here. Absent timeouts use
+out; then the wallet and password are not required here, but W002 asks for
+``SETTINGS_PROVIDER`` (also when the setting is absent). Absent timeouts use
 the documented defaults (5 s connect, 30 s read and verify).
 
 The one escape hatch for E006 and E007 is ``OKPAY_EMULATOR["ALLOW_WITHOUT_DEBUG"]``
@@ -120,9 +124,12 @@ def check_settings(
     messages: list[CheckMessage] = []
     messages += check_emulator_app()
     messages += check_wsdl_file()
+    messages += check_email_backend()
     raw = getattr(django_settings, SETTINGS_NAME, None)
     if raw is None:
-        return messages
+        # Absent means plugins only (a Saleor install that did only ``pip
+        # install``): its workers still need the settings provider.
+        raw = {"STANDALONE": False}
     if not isinstance(raw, Mapping):
         messages.append(
             Error(
@@ -281,10 +288,40 @@ def check_wsdl_file(path: Path | None = None) -> list[CheckMessage]:
     ]
 
 
+def email_backend_problem() -> str | None:
+    """Why Django cannot send mail with the configured ``EMAIL_BACKEND``, or None."""
+    backend = getattr(django_settings, "EMAIL_BACKEND", "")
+    if not backend:
+        return "EMAIL_BACKEND is empty"
+    try:
+        import_string(str(backend))
+    except ImportError:
+        return f"EMAIL_BACKEND {backend!r} cannot be imported"
+    return None
+
+
+def check_email_backend() -> list[CheckMessage]:
+    """W003: billing e-mails (renewal reminders, failed charges) need a mail backend."""
+    problem = email_backend_problem()
+    if problem is None:
+        return []
+    return [
+        CheckWarning(
+            f"{problem}: OKPAY billing e-mails to customers will not be sent.",
+            hint="In Saleor set the EMAIL_URL environment variable (e.g. "
+            "smtp://user:password@smtp.example.com:587/?tls=True, or "
+            "console:// while testing); elsewhere set EMAIL_BACKEND.",
+            id=_id("W003"),
+        )
+    ]
+
+
 __all__ = [
     "TAG",
+    "check_email_backend",
     "check_emulator_app",
     "check_gateway_mapping",
     "check_settings",
     "check_wsdl_file",
+    "email_backend_problem",
 ]

@@ -183,6 +183,10 @@ class GatewayOptions:
     ipn_max_body_bytes: int = 65536
     # Days junk IPN rows (malformed, invalid, ...) are kept (okpay_prune_ipns).
     ipn_retention_days: int = 30
+    # Send the first payment as ok_item_1_* on pre-approved links so OKPAY's
+    # approval page can show it. An assumption: OKPAY's guide names no such
+    # variable for pre-approved links, so a merchant can turn it off.
+    link_first_payment: bool = True
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> GatewayOptions:
@@ -219,6 +223,7 @@ _READERS: dict[str, Callable[[Any, str], Any]] = {
     # and tools may set a tiny cap on purpose.
     "ipn_max_body_bytes": _whole(1),
     "ipn_retention_days": _whole(0),
+    "link_first_payment": _flag,
 }
 
 

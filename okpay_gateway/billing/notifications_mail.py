@@ -15,7 +15,9 @@ override like any Django template:
 
 The sender is ``OKPAY_GATEWAY["EMAIL_FROM"]``, else ``DEFAULT_FROM_EMAIL``.
 A failing mail backend is logged, never raised: the money side has already
-committed when these are sent.
+committed when these are sent. Without a usable ``EMAIL_BACKEND`` (Saleor
+without ``EMAIL_URL``) each mail is one warning line, and system check
+``okpay_gateway.W003`` says so at startup.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 
-from okpay_gateway import conf
+from okpay_gateway import checks, conf
 from okpay_gateway.models import (
     LIVE_SUBSCRIPTION_STATUSES,
     ChargeAttempt,
@@ -73,6 +75,19 @@ def recipient_for(subscription: Subscription) -> str:
 
 
 def _send(name: str, subscription: Subscription, context: Mapping[str, Any]) -> bool:
+    problem = checks.email_backend_problem()
+    if problem is not None:
+        # Reported once at startup by system check W003; a traceback per mail
+        # would only bury that.
+        logger.warning(
+            "%s mail for subscription %s not sent: %s (system check %s.W003)",
+            name,
+            subscription.pk,
+            problem,
+            checks.TAG,
+            extra={"okpay_subscription_id": subscription.pk},
+        )
+        return False
     to = recipient_for(subscription)
     if not to:
         logger.info(

@@ -43,10 +43,14 @@ fanned-out batches to a dedicated queue.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from django.utils.module_loading import import_string
 
 from okpay_gateway import conf
 from okpay_gateway.billing import engine, notifications_mail, resolver
@@ -69,11 +73,25 @@ except ImportError:  # pragma: no cover - exercised only without celery
     _shared_task = None
 
 
+def _task_context() -> contextlib.AbstractContextManager[Any]:
+    # OKPAY_GATEWAY["TASK_CONTEXT"]: a dotted path to a zero-argument context
+    # manager every task runs in. Saleor's task class logs each query sent to
+    # the writer database outside "saleor.core.db.connection.allow_writer";
+    # these tasks write by nature.
+    path = conf.setting("TASK_CONTEXT")
+    return import_string(str(path))() if path else contextlib.nullcontext()
+
+
 def _task(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     def wrap(func: Callable[..., Any]) -> Any:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with _task_context():
+                return func(*args, **kwargs)
+
         if _shared_task is None:
-            return func
-        return _shared_task(name=f"{__name__}.{func.__name__}", **options)(func)
+            return run
+        return _shared_task(name=f"{__name__}.{func.__name__}", **options)(run)
 
     return wrap
 

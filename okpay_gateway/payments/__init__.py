@@ -45,6 +45,7 @@ from okpay_gateway.payments.charging import (
 from okpay_gateway.payments.ledger import (
     CAPTURED_STATUSES,
     CONTRACT_INACTIVE,
+    CONTRACT_NOT_APPROVED,
     FINAL_PAYMENT_STATUSES,
     IN_FLIGHT_STATUSES,
     NOT_PERFORMED_ERRORS,
@@ -64,6 +65,7 @@ from okpay_gateway.payments.resolution import (
 __all__: list[str] = [
     "CAPTURED_STATUSES",
     "CONTRACT_INACTIVE",
+    "CONTRACT_NOT_APPROVED",
     "FINAL_PAYMENT_STATUSES",
     "IN_FLIGHT_STATUSES",
     "NOT_PERFORMED_ERRORS",

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from okpay_gateway import contracts, exceptions
+from okpay_gateway import conf, contracts, exceptions
 from okpay_gateway.models import (
     CLOSED_CONTRACT_STATUSES,
     Contract,
@@ -113,8 +113,13 @@ def request_agreement(
         return_fail=return_fail,
         fee_payer=FeePayer(terms.fee_payer).ok_fees,
         payer={"ok_payer_email": payer_email} if payer_email else None,
-        # Shown on the approval page as what approving costs at once.
-        first_payment=[LinkItem(name=(description or terms.title)[:127], price=amount)],
+        # Shown on the approval page as what approving costs at once (an
+        # assumption about OKPAY's link, so LINK_FIRST_PAYMENT turns it off).
+        first_payment=(
+            [LinkItem(name=(description or terms.title)[:127], price=amount)]
+            if conf.options().link_first_payment
+            else []
+        ),
         today=today,
     )
     with transaction.atomic():

@@ -43,6 +43,7 @@ from okpay_gateway.models import (
 )
 from okpay_gateway.payments.ledger import (
     CONTRACT_INACTIVE,
+    CONTRACT_NOT_APPROVED,
     FINAL_PAYMENT_STATUSES,
     IN_FLIGHT_STATUSES,
     NOT_PERFORMED_ERRORS,
@@ -92,7 +93,11 @@ def _decide_charge(
     contract = payment.contract
     if contract is None or contract.status != ContractStatus.ACTIVE:
         if contract is not None and contract.status in CLOSED_CONTRACT_STATUSES:
-            record_decline(payment, CONTRACT_INACTIVE, {"contract": contract.status})
+            declined = (
+                contract.status == ContractStatus.FAILED and contract.granted_at is None
+            )
+            code = CONTRACT_NOT_APPROVED if declined else CONTRACT_INACTIVE
+            record_decline(payment, code, {"contract": contract.status})
         return payment, ChargeAction.DONE
     if contract.okpay_id is None:
         return payment, ChargeAction.DONE
@@ -110,6 +115,8 @@ def _charge_requested(payment: Payment, contract: Contract) -> None:
         payment=payment,
         contract=contract,
         amount=payment.amount,
+        # Who asked and why (a manual charge's comment names the staff user).
+        comment=payment.description[:255],
         detail={"contract": contract.okpay_id},
     )
 
@@ -308,6 +315,7 @@ def begin_charges(
                 payment=payment,
                 contract=payment.contract,
                 amount=payment.amount,
+                comment=payment.description[:255],
                 detail={"contract": payment.contract.okpay_id},
                 writes=writes,
             )

@@ -61,9 +61,11 @@ NOT_PERFORMED_ERRORS: tuple[type[exceptions.OkPayError], ...] = (
 )
 
 CONTRACT_INACTIVE = "contract_inactive"
+CONTRACT_NOT_APPROVED = "contract_not_approved"
 
 _USER_MESSAGES = {
     CONTRACT_INACTIVE: "Your OKPAY agreement is not active any more.",
+    CONTRACT_NOT_APPROVED: "You did not approve the OKPAY agreement, so nothing was charged.",
     "txn_error": "OKPAY could not complete the payment.",
     "txn_canceled": "The payment was canceled at OKPAY.",
     "txn_reversed": "The payment was reversed at OKPAY.",

@@ -19,7 +19,7 @@ from okpay_gateway.exceptions import (
     ProtocolError,
 )
 from okpay_gateway.provider.auth import TokenSource
-from okpay_gateway.provider.faults import is_money_moving, translate_error
+from okpay_gateway.provider.faults import translate_error
 from okpay_gateway.provider.messages import (
     Balance,
     ClientStatus,
@@ -173,8 +173,8 @@ class OkPayClient:
     * amounts are validated before sending (positive Decimal, at most two
       places; else :class:`InvalidRequest` with ``field="amount"``);
     * on ``Authentication_Failed`` the client re-reads OKPAY's clock
-      (``Get_Date_Time``) and rebuilds the token; calls that move no money are
-      then retried exactly once, money-moving calls are never retried.
+      (``Get_Date_Time``), rebuilds the token and sends the call once more
+      (money-moving calls too: the refusal proves nothing was performed).
     """
 
     def __init__(
@@ -240,8 +240,9 @@ class OkPayClient:
                 or operation == "Get_Date_Time"
             ):
                 raise
-            resynced = self._resync_clock()
-            if is_money_moving(operation) or not resynced:
+            # OKPAY checks the token before it performs anything, so a refused
+            # token proves no money moved: one retry is safe for every call.
+            if not self._resync_clock():
                 raise
             logger.warning(
                 "OKPAY refused the token for %s; retrying once with server time",

@@ -14,8 +14,8 @@ Policy (stated once, here):
 * **Retryable faults.** Only ``Internal_Error`` and ``API_Disabled`` (the
   service is down, G1 ``s:Server``). ``Authentication_Failed`` is not
   retryable as such; :class:`~okpay_gateway.provider.client.OkPayClient`
-  re-synchronises the token clock and retries it once for calls that move no
-  money (:data:`MONEY_MOVING_OPERATIONS` are never retried).
+  re-synchronises the token clock and retries it once, money-moving calls
+  included: OKPAY refuses the token before it performs anything.
 * **Connect failures** (DNS, refused, connect timeout, TLS handshake, proxy):
   :class:`RequestNotSent`, retryable: OKPAY never saw the request.
 * **After sending** (read timeout, connection dropped, truncated body, HTTP 5xx

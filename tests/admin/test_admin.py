@@ -254,6 +254,23 @@ def test_admin_pages_never_show_api_password(admin_client, world, okpay_settings
         assert MERCHANT_API_PASSWORD not in response.content.decode(), url
 
 
+def test_contract_changelist_shows_the_90_day_chart(admin_client, world):
+    """The agreements list page carries the same SVG chart as the Dashboard pages."""
+    contract = local_contract(world)
+    Payment.objects.create(
+        invoice="chart-1",
+        contract=contract,
+        amount=Decimal("4.00"),
+        currency="USD",
+        status=PaymentStatus.COMPLETED,
+        completed_at=timezone.now(),
+    )
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert 'class="okpay-chart"' in html
+    assert 'class="completed"' in html
+    assert 'data-currency="USD"' in html
+
+
 @pytest.mark.parametrize("action", ["cancel", "charge"])
 @pytest.mark.parametrize("object_id", ["abc", "1%00", "4242.0", "99999"])
 @pytest.mark.parametrize("method", ["get", "post"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -216,3 +217,61 @@ def test_renew_cli_without_settings_module_exits_2(monkeypatch):
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     assert cli.run(parser.parse_args([])) == 2
+
+
+def test_send_without_email_backend_logs_one_line_without_traceback(
+    okpay, settings, caplog
+):
+    """Saleor without EMAIL_URL has EMAIL_BACKEND = "": one warning line, no traceback."""
+    settings.EMAIL_BACKEND = ""
+    (contract,) = seed_customers(1, end_date=date(2027, 2, 25))
+    sub = subscribe(contract, paid_at=utc(2027, 1, 13, 8))
+
+    with caplog.at_level("DEBUG", logger="okpay_gateway"):
+        sent = notifications_mail.send_upcoming_renewal(sub, utc(2027, 2, 13, 8))
+
+    assert sent is False
+    records = [r for r in caplog.records if r.name.startswith("okpay_gateway")]
+    assert [(r.levelname, r.exc_info) for r in records] == [("WARNING", None)]
+    assert "EMAIL_BACKEND" in records[0].getMessage()
+    assert "upcoming_renewal" in records[0].getMessage()
+
+
+def test_check_without_email_backend_warns_w003(settings):
+    """The missing mail backend is a system-check warning at startup."""
+    from okpay_gateway import checks
+
+    settings.EMAIL_BACKEND = ""
+    assert [m.id for m in checks.check_email_backend()] == ["okpay_gateway.W003"]
+    settings.EMAIL_BACKEND = "no.such.Backend"
+    assert [m.id for m in checks.check_email_backend()] == ["okpay_gateway.W003"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert checks.check_email_backend() == []
+
+
+ENTERED: list[str] = []
+
+
+@contextlib.contextmanager
+def recording_context():
+    """Stands in for Saleor's allow_writer(): records that a task ran inside it."""
+    ENTERED.append("enter")
+    try:
+        yield
+    finally:
+        ENTERED.append("exit")
+
+
+def test_tasks_run_inside_the_configured_task_context(okpay):
+    """TASK_CONTEXT wraps every task (Saleor: allow_writer, so its task class stays quiet)."""
+    from okpay_gateway.billing import tasks
+
+    okpay.OKPAY_GATEWAY = {
+        **okpay.OKPAY_GATEWAY,
+        "TASK_CONTEXT": f"{__name__}.recording_context",
+    }
+    ENTERED.clear()
+    result = tasks.send_billing_notices(as_of="2027-02-11T08:00:00+00:00")
+
+    assert result == {"upcoming_renewal": 0, "agreement_expiring": 0}
+    assert ENTERED == ["enter", "exit"]

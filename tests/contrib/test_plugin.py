@@ -123,6 +123,49 @@ def test_confirm_payment_ipn_lost_asks_okpay_and_captures_once(world, customer):
     assert charges("pay-42").count() == 1
 
 
+def test_confirm_payment_after_declined_approval_says_not_approved(
+    world, customer, django_capture_on_commit_callbacks
+):
+    """The customer declined at OKPAY: told the agreement was not approved, nothing charged."""
+    configure_plugin()
+    first = manager().process_payment(PLUGIN_ID, payment_data(user=customer), CHANNEL)
+    fields = first.action_required_data["fields"]
+    with django_capture_on_commit_callbacks(execute=True):
+        operations.grant_contract(
+            receiver=Wallet.objects.get(wallet_id=MERCHANT_WALLET),
+            client=Wallet.objects.get(wallet_id=CUSTOMER_WALLET),
+            title=fields["ok_p_title"],
+            currency=fields["ok_currency"],
+            monthly_limit=Decimal(fields["ok_p_monthly_amount"]),
+            invoice=fields["ok_invoice"],
+            ipn_url=fields["ok_ipn"],
+            status="Failed",
+        )
+    assert Contract.objects.get(invoice="agr-42").status == ContractStatus.FAILED
+
+    confirmed = manager().confirm_payment(
+        PLUGIN_ID, payment_data(user=customer, token=first.transaction_id), CHANNEL
+    )
+    assert confirmed.is_success is False
+    assert confirmed.error == (
+        "You did not approve the OKPAY agreement, so nothing was charged."
+    )
+    assert Payment.objects.get(invoice="pay-42").status == PaymentStatus.DECLINED
+    assert not EmuTransaction.objects.filter(invoice="pay-42").exists()
+
+
+def test_api_password_is_hidden_completely_when_shown(world):
+    """The API password is a PASSWORD field: shown as "" (set) with no character of it."""
+    from okpay_gateway.host.masking import masked_configuration
+
+    configure_plugin(api_password="MyApiPass")
+    plugin = manager().get_plugin(PLUGIN_ID, CHANNEL)
+    shown = {item["name"]: item["value"] for item in masked_configuration(plugin)}
+    assert shown["api_password"] == ""
+    assert shown["wallet_id"] == MERCHANT_WALLET
+    assert plugin.CONFIG_STRUCTURE["api_password"]["type"] == "Password"
+
+
 def test_process_payment_with_active_contract_captures_at_once(world, customer):
     """A returning customer with an active agreement is charged without a redirect."""
     configure_plugin()

@@ -76,13 +76,16 @@ def test_check_settings_plugins_only_without_provider_warns(production):
     assert _ids(production, STANDALONE=False) == ["okpay_gateway.W002"]
 
 
-def test_check_settings_absent_setting_is_clean(production):
-    """A shop without OKPAY_GATEWAY (plugins only) gets no gateway messages."""
+def test_check_settings_absent_setting_warns_w002(production):
+    """A shop without OKPAY_GATEWAY is plugins-only: warned that workers lack a provider."""
     production.OKPAY_EMULATOR = {"ALLOW_WITHOUT_DEBUG": True}
     if hasattr(production, "OKPAY_GATEWAY"):
         del production.OKPAY_GATEWAY
 
-    assert checks.check_settings() == []
+    messages = checks.check_settings()
+
+    assert [m.id for m in messages] == ["okpay_gateway.W002"]
+    assert "SETTINGS_PROVIDER" in messages[0].hint
 
 
 def test_check_settings_unknown_environment_is_e003(production):

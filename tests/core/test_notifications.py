@@ -750,7 +750,7 @@ def test_ipn_view_denied_agreement_fails_contract_and_declines_waiting_payment(
     assert contract.okpay_id == emu.id
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.DECLINED
-    assert payment.decline_code == "contract_inactive"
+    assert payment.decline_code == "contract_not_approved"
     assert [kw["reason"] for kw in signal_log.of("contract_closed")] == ["failed"]
 
 

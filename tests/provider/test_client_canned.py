@@ -440,17 +440,24 @@ def test_auth_failed_twice_read_only_call_gives_up(client, adapter):
     assert len(adapter.sent) == 3
 
 
-def test_auth_failed_money_call_never_retried(client, adapter):
-    """On Authentication_Failed a charge resyncs the clock but is not sent again."""
+def test_auth_failed_money_call_resyncs_and_is_sent_once_more(client, adapter):
+    """A refused token proves nothing was charged: the charge is resent once with server time."""
     adapter.queue(
-        fault("Authentication_Failed"), ok("Get_Date_Time", "2010-06-01 16:00:05")
+        fault("Authentication_Failed"),
+        ok("Get_Date_Time", "2010-06-01 16:00:05"),
+        fault("Authentication_Failed"),
     )
     with pytest.raises(AuthenticationFailed) as info:
         client.preapproved_payment_charge(contract_id=5, amount=Decimal("1.00"))
     assert info.value.operation == "PreapprovedPayment_Charge"
     actions = [sent.soap_action.rsplit("/", 1)[1] for sent in adapter.sent]
-    assert actions == ["PreapprovedPayment_Charge", "Get_Date_Time"]
-    assert client.tokens.token() == security_token(
+    assert actions == [
+        "PreapprovedPayment_Charge",
+        "Get_Date_Time",
+        "PreapprovedPayment_Charge",
+    ]
+    resent_token = adapter.sent[2].operation_element().find(f"{{{TNS}}}SecurityToken")
+    assert resent_token.text == security_token(
         PASSWORD, datetime(2010, 6, 1, 16, tzinfo=UTC)
     )
 

@@ -72,7 +72,7 @@ class OkPayGatewayPlugin(BasePlugin):
             _S, "Wallet ID", "Your OKPAY wallet, e.g. OK123456789."
         ),
         consts.API_PASSWORD: _field(
-            ConfigurationTypeField.SECRET,
+            ConfigurationTypeField.PASSWORD,
             "API password",
             "The API password from the wallet's integration settings.",
         ),
@@ -323,7 +323,8 @@ class OkPayGatewayPlugin(BasePlugin):
             and contract.status in (ContractStatus.FAILED, ContractStatus.CANCELED)
         ):
             return mapping.failure(
-                payment_information, "The OKPAY agreement was not approved."
+                payment_information,
+                payments.decline_message(payments.CONTRACT_NOT_APPROVED),
             )
         return mapping.response_for_payment(
             payment_information,

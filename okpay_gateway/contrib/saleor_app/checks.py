@@ -59,4 +59,7 @@ def check_app_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="okpay_saleor_app.E104",
                 )
             )
+    from .dashboard.frames import check_origins
+
+    errors.extend(check_origins())
     return errors

@@ -26,6 +26,8 @@ key                        meaning
                            orders (default 60, 300, 900, 3600 then hourly)
 ``JWKS_MIN_REFRESH_SECONDS`` least time between two fetches of Saleor's keys caused by
                            an unknown ``kid`` (default 30)
+``DASHBOARD_ORIGINS``      origins allowed to frame the Dashboard pages (CSP
+                           ``frame-ancestors``; default: those of ``ALLOWED_SALEOR_URLS``)
 ``SESSION_FACTORY``        dotted path to a zero-argument callable returning the
                            ``requests.Session`` for calls to Saleor (tests)
 =========================  ===========================================================
@@ -59,6 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_DELAYS": [60, 300, 900, 3600],
     "JWKS_MIN_REFRESH_SECONDS": 30,
     "SESSION_FACTORY": "",
+    "DASHBOARD_ORIGINS": None,
 }
 
 

@@ -9,8 +9,8 @@ Permissions, and why each is needed:
 * ``MANAGE_USERS``: the customer's private metadata, where the agreement ID is
   kept (read in webhook payloads, written with ``updatePrivateMetadata``).
 
-``extensions`` is empty: the merchant pages inside the Dashboard are added
-there later, served under ``dashboard/`` on the App.
+``extensions`` are the merchant pages inside the Dashboard
+(``dashboard/extensions.py``), served under ``dashboard/`` on the App.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from . import conf, documents
+from .dashboard.extensions import extension_definitions
 
 PERMISSIONS = ["HANDLE_PAYMENTS", "MANAGE_ORDERS", "MANAGE_USERS"]
 
@@ -72,6 +73,6 @@ def build_manifest() -> dict[str, Any]:
         "tokenTargetUrl": conf.app_url("register/"),
         "author": "okpay-gateway",
         "requiredSaleorVersion": ">=3.20",
-        "extensions": [],
+        "extensions": extension_definitions(),
         "webhooks": webhook_definitions(),
     }

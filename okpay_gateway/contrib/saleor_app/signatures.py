@@ -98,6 +98,20 @@ def _refresh_keys(installation: Installation) -> dict[str, Any]:
     return keys
 
 
+def signing_key(installation: Installation, kid: str | None) -> Any | None:
+    """The installation's public key ``kid`` (cached JWKS, refetched if unknown).
+
+    Also used for the Dashboard's tokens (``dashboard.auth``): one cache, one
+    refetch pause. Raises :class:`saleor_api.SaleorUnavailable` when the keys
+    must be fetched and cannot be.
+    """
+    keys = installation.jwks or {}
+    public_key = _key_for(keys, kid) if keys else None
+    if public_key is None and _may_refresh(installation):
+        public_key = _key_for(_refresh_keys(installation), kid)
+    return public_key
+
+
 def verify(installation: Installation, signature: str, body: bytes) -> None:
     """Raise :class:`BadSignature` unless ``signature`` signs ``body``.
 
@@ -108,10 +122,7 @@ def verify(installation: Installation, signature: str, body: bytes) -> None:
         raise BadSignature("no Saleor-Signature header")
     header_segment, header, raw_signature = _parse(signature)
     kid = header.get("kid")
-    keys = installation.jwks or {}
-    public_key = _key_for(keys, kid) if keys else None
-    if public_key is None and _may_refresh(installation):
-        public_key = _key_for(_refresh_keys(installation), kid)
+    public_key = signing_key(installation, kid)
     if public_key is None:
         raise BadSignature(f"no key {kid!r} in the Saleor JWKS")
     signing_input = header_segment.encode("ascii") + b"." + body

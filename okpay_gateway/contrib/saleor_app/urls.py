@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -16,7 +16,7 @@ app_name = "okpay_saleor_app"
 urlpatterns = [
     path("manifest/", views.manifest_view, name="manifest"),
     path("register/", views.register_view, name="register"),
-    path("dashboard/", views.dashboard_view, name="dashboard"),
+    path("dashboard/", include("okpay_gateway.contrib.saleor_app.dashboard.urls")),
     path("return/", views.return_view, name="return"),
     path("ipn/", views.ipn_view, name="ipn"),
     path("ipn/<slug:channel>/", views.ipn_view, name="ipn-channel"),

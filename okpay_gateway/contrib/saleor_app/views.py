@@ -241,12 +241,3 @@ def return_view(request: HttpRequest) -> HttpResponse:
         "<!doctype html><html><head><meta charset='utf-8'><title>OKPAY</title>"
         f"</head><body><p>{html.escape(message)}</p></body></html>"
     )
-
-
-def dashboard_view(request: HttpRequest) -> HttpResponse:
-    """The App's page in the Saleor Dashboard (the merchant pages come later)."""
-    return HttpResponse(
-        "<!doctype html><html><head><meta charset='utf-8'><title>OKPAY</title>"
-        "</head><body><h1>OKPAY</h1><p>Pre-approved payments are active.</p>"
-        "</body></html>"
-    )

@@ -29,7 +29,7 @@ from tests.contrib.support import (
     payment_data,
     plugin_configuration,
 )
-from tests.okpay_ledger import charges
+from tests.okpay_ledger import charges, transactions
 from tests.payments.support import CUSTOMER_WALLET, MERCHANT_WALLET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.contrib.urls")]
@@ -151,7 +151,7 @@ def test_confirm_payment_after_declined_approval_says_not_approved(
         "You did not approve the OKPAY agreement, so nothing was charged."
     )
     assert Payment.objects.get(invoice="pay-42").status == PaymentStatus.DECLINED
-    assert not EmuTransaction.objects.filter(invoice="pay-42").exists()
+    assert not transactions("pay-42").exists()
 
 
 def test_api_password_is_hidden_completely_when_shown(world):

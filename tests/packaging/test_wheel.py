@@ -64,6 +64,15 @@ def test_wheel_installed_in_fresh_venv_renders_templates_and_finds_static(tmp_pa
         in names
     )
     assert "okpay_gateway/static/okpay_gateway/img/okpay-button.svg" in names
+    # Every file of the top-level templates/ and static/ ships: a suffix
+    # missing from package_data (the favicon once was) fails here.
+    shipped = {
+        f"okpay_gateway/{folder}/{path.relative_to(REPO / folder).as_posix()}"
+        for folder in ("templates", "static")
+        for path in (REPO / folder).rglob("*")
+        if path.is_file()
+    }
+    assert sorted(shipped - names) == []
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from dataclasses import dataclass
 
 import requests
 
 TIMEOUT = (5, 60)
+# How long a scripted shopper keeps reloading a "waiting" order page: the
+# return can overtake the IPN that is still charging, and the page then
+# refreshes itself until the outcome is recorded, as a browser would follow.
+SETTLE_SECONDS = 60
 
 
 def csrf_token(page: str) -> str:
@@ -99,4 +104,12 @@ class Shopper:
         return_url = html.unescape(
             re.search(r'<form[^>]*action="([^"]+)"', autopost.text).group(1)
         )
-        return self.post(return_url, hidden_fields(autopost.text))
+        return self.settled(self.post(return_url, hidden_fields(autopost.text)))
+
+    def settled(self, page: requests.Response) -> requests.Response:
+        """Follow the order page's own refresh while it says it is waiting."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while 'http-equiv="refresh"' in page.text and time.monotonic() < deadline:
+            time.sleep(0.5)
+            page = self.get(page.url)
+        return page
